@@ -1,0 +1,427 @@
+"""The TAXII 2.1 endpoints (OASIS TAXII 2.1, sections 4 and 5).
+
+Every handler starts with :meth:`TaxiiApi._begin` (content negotiation, then
+authentication) and reaches a collection only through :meth:`TaxiiApi._collection`,
+which asks :func:`kakehashi.policy.collection_access`; there is no other path to data.
+Store calls block, so they run in Starlette's thread pool.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import BaseRoute, Route
+
+from kakehashi.api.auth import Authenticator
+from kakehashi.api.errors import TAXII_MEDIA_TYPE, PayloadTooLarge, taxii_json
+from kakehashi.api.negotiation import check_accept, check_content_type
+from kakehashi.api.params import encode_next, parse_query
+from kakehashi.config import Account, ApiRoot, Collection, Settings
+from kakehashi.errors import (
+    InvalidRequest,
+    NotFound,
+    PermissionDenied,
+    StixValidationError,
+)
+from kakehashi.policy import Access, collection_access
+from kakehashi.stix.envelope import split_envelope
+from kakehashi.stix.model import ObjectVersion
+from kakehashi.stix.timestamps import format_us, now_us
+from kakehashi.stix.validate import validate_object
+from kakehashi.store import (
+    STIX_MEDIA_TYPE,
+    ObjectQuery,
+    Page,
+    StatusDetail,
+    Store,
+    VersionSelector,
+    WriteRequest,
+)
+
+__all__ = ["TaxiiApi"]
+
+log = logging.getLogger(__name__)
+
+VERSIONS = [TAXII_MEDIA_TYPE]
+
+
+def _page_headers(page: Page) -> dict[str, str]:
+    """X-TAXII-Date-Added-First/Last (section 3.2), present when the page has items."""
+    if page.first_added_us is None or page.last_added_us is None:
+        return {}
+    return {
+        "X-TAXII-Date-Added-First": format_us(page.first_added_us),
+        "X-TAXII-Date-Added-Last": format_us(page.last_added_us),
+    }
+
+
+def _paging_members(page: Page) -> dict[str, Any]:
+    members: dict[str, Any] = {"more": page.more}
+    if page.more and page.last_added_us is not None:
+        # taxii2-client pages only with `next`: it must be sent whenever more is true.
+        members["next"] = encode_next(page.last_added_us)
+    return members
+
+
+def _envelope(page: Page) -> Response:
+    """Stream the stored JSON texts back as they were received, without re-serialising."""
+    head = json.dumps(_paging_members(page), separators=(",", ":"))[:-1]
+    parts = [head.encode("utf-8")]
+    if page.items:
+        parts.append(b',"objects":[')
+        parts.append(b",".join(item.raw.encode("utf-8") for item in page.items))
+        parts.append(b"]")
+    parts.append(b"}")
+    return Response(
+        b"".join(parts), media_type=TAXII_MEDIA_TYPE, headers=_page_headers(page)
+    )
+
+
+def _rejected(index: int, value: object, error: StixValidationError) -> StatusDetail:
+    """A status failure for an object that did not validate, with what identifies it."""
+    object_id = ""
+    version = ""
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str):
+            object_id = value["id"]
+        for key in ("modified", "created"):
+            if isinstance(value.get(key), str):
+                version = value[key]
+                break
+    return StatusDetail(object_id, version, f"objects[{index}]: {error}")
+
+
+class TaxiiApi:
+    """The TAXII 2.1 handlers of one hub.
+
+    Args:
+        settings: the hub's configuration.
+        store: an open store.
+        validate: checks one object; injectable so tests can count calls.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        *,
+        validate: Callable[[object, str], ObjectVersion] = validate_object,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self._validate = validate
+        self._auth = Authenticator(settings.accounts)
+        self._roots = {r.name: r for r in settings.api_roots}
+        self._collections: dict[tuple[str, str], Collection] = {}
+        for c in settings.collections:
+            self._collections[(c.api_root, c.id)] = c
+            if c.alias:
+                self._collections[(c.api_root, c.alias)] = c
+        self._max_page = settings.hub.max_page_size
+        self._max_body = settings.hub.max_content_length
+
+    # -- the one way in ---------------------------------------------------------------
+
+    def _begin(self, request: Request) -> Account:
+        check_accept(request.headers.get("accept"))
+        account = self._auth.authenticate(request.headers.get("authorization"))
+        request.scope["kakehashi.account"] = account.username
+        return account
+
+    def _root(self, request: Request) -> ApiRoot:
+        root = self._roots.get(request.path_params["api_root"])
+        if root is None:
+            raise NotFound("no such API root")
+        return root
+
+    def _collection(
+        self, request: Request, account: Account, *, read: bool = False, write: bool = False
+    ) -> Collection:
+        root = self._root(request)
+        collection = self._collections.get((root.name, request.path_params["collection_id"]))
+        access = (
+            collection_access(account.organization, collection)
+            if collection is not None
+            else Access(can_read=False, can_write=False)
+        )
+        if collection is None or not access.visible:
+            # A collection the organisation may neither read nor write is not revealed.
+            raise NotFound("no such collection")
+        if read and not access.can_read:
+            raise PermissionDenied("your organisation may not read this collection")
+        if write and not access.can_write:
+            raise PermissionDenied("your organisation may not write to this collection")
+        return collection
+
+    def _query(self, request: Request) -> ObjectQuery:
+        params: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            params.setdefault(key, []).append(value)
+        return parse_query(params, max_page_size=self._max_page)
+
+    # -- section 4: discovery, API roots, status ----------------------------------------
+
+    async def discovery(self, request: Request) -> Response:
+        account = self._begin(request)
+        base = str(request.base_url).rstrip("/")
+        visible_roots = [
+            root.name
+            for root in self.settings.api_roots
+            if any(
+                collection_access(account.organization, c).visible
+                for c in self.settings.collections_of(root.name)
+            )
+        ] or [root.name for root in self.settings.api_roots]
+        hub = self.settings.hub
+        body: dict[str, Any] = {"title": hub.title}
+        if hub.description:
+            body["description"] = hub.description
+        if hub.contact:
+            body["contact"] = hub.contact
+        if visible_roots:
+            urls = [f"{base}/{name}/" for name in visible_roots]
+            body["default"] = urls[0]
+            body["api_roots"] = urls
+        return taxii_json(body)
+
+    async def api_root(self, request: Request) -> Response:
+        self._begin(request)
+        root = self._root(request)
+        body: dict[str, Any] = {
+            "title": root.title,
+            "versions": VERSIONS,
+            "max_content_length": self._max_body,
+        }
+        if root.description:
+            body["description"] = root.description
+        return taxii_json(body)
+
+    async def status(self, request: Request) -> Response:
+        account = self._begin(request)
+        self._root(request)
+        status = await run_in_threadpool(self.store.get_status, request.path_params["status_id"])
+        if status is None or status.owner != account.organization:
+            raise NotFound("no such status resource")
+        return taxii_json(status.to_json())
+
+    # -- section 5: collections ---------------------------------------------------------
+
+    def _collection_resource(self, collection: Collection, access: Access) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "id": collection.id,
+            "title": collection.title,
+            "can_read": access.can_read,
+            "can_write": access.can_write,
+            "media_types": [STIX_MEDIA_TYPE],
+        }
+        if collection.description:
+            body["description"] = collection.description
+        if collection.alias:
+            body["alias"] = collection.alias
+        return body
+
+    async def collections(self, request: Request) -> Response:
+        account = self._begin(request)
+        root = self._root(request)
+        listed = []
+        for collection in self.settings.collections_of(root.name):
+            access = collection_access(account.organization, collection)
+            if access.visible:
+                listed.append(self._collection_resource(collection, access))
+        return taxii_json({"collections": listed} if listed else {})
+
+    async def collection(self, request: Request) -> Response:
+        account = self._begin(request)
+        collection = self._collection(request, account)
+        access = collection_access(account.organization, collection)
+        return taxii_json(self._collection_resource(collection, access))
+
+    async def manifest(self, request: Request) -> Response:
+        account = self._begin(request)
+        collection = self._collection(request, account, read=True)
+        query = self._query(request)
+        page = await run_in_threadpool(self.store.manifest, collection.id, query)
+        body = _paging_members(page)
+        if page.items:
+            body["objects"] = [
+                {
+                    "id": item.id,
+                    "date_added": format_us(item.date_added_us),
+                    "version": item.version,
+                    "media_type": item.media_type,
+                }
+                for item in page.items
+            ]
+        return taxii_json(body, headers=_page_headers(page))
+
+    async def get_objects(self, request: Request) -> Response:
+        account = self._begin(request)
+        collection = self._collection(request, account, read=True)
+        query = self._query(request)
+        page = await run_in_threadpool(self.store.get_objects, collection.id, query)
+        return _envelope(page)
+
+    async def add_objects(self, request: Request) -> Response:
+        request_us = now_us()
+        account = self._begin(request)
+        check_content_type(request.headers.get("content-type"))
+        collection = self._collection(request, account, write=True)
+        body = await self._read_body(request)
+        result = await run_in_threadpool(
+            self._ingest, collection, account, body, request_us
+        )
+        return taxii_json(result, status_code=202)
+
+    def _ingest(
+        self, collection: Collection, account: Account, body: bytes, request_us: int
+    ) -> dict[str, object]:
+        raw_objects, _ = split_envelope(body)
+        accepted: list[ObjectVersion] = []
+        rejected: list[StatusDetail] = []
+        for index, item in enumerate(raw_objects):
+            try:
+                accepted.append(self._validate(item.value, item.raw))
+            except StixValidationError as exc:
+                rejected.append(_rejected(index, item.value, exc))
+        result = self.store.add_objects(
+            WriteRequest(
+                collection_id=collection.id,
+                author=account.organization,
+                objects=accepted,
+                rejected=rejected,
+                status_id=str(uuid.uuid4()),
+                request_us=request_us,
+            )
+        )
+        status = result.status
+        log.info(
+            "stored %d new of %d objects in %s for %s (%d failed)",
+            result.stored,
+            len(raw_objects),
+            collection.id,
+            account.username,
+            len(status.failures),
+        )
+        return status.to_json()
+
+    async def _read_body(self, request: Request) -> bytes:
+        declared = request.headers.get("content-length")
+        if declared is not None:
+            if not declared.strip().isdigit():
+                raise InvalidRequest("is not a number", parameter="Content-Length")
+            if int(declared) > self._max_body:
+                raise PayloadTooLarge(
+                    f"the body is {declared} bytes; this API root accepts at most"
+                    f" {self._max_body} (max_content_length)"
+                )
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self._max_body:
+                raise PayloadTooLarge(
+                    f"the body exceeds {self._max_body} bytes (max_content_length)"
+                )
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+    async def get_object(self, request: Request) -> Response:
+        account = self._begin(request)
+        collection = self._collection(request, account, read=True)
+        object_id = request.path_params["object_id"]
+        query = self._query(request)
+        page = await run_in_threadpool(self.store.get_object, collection.id, object_id, query)
+        if not page.items and not await run_in_threadpool(
+            self.store.object_exists, collection.id, object_id
+        ):
+            raise NotFound("no such object in this collection")
+        return _envelope(page)
+
+    async def delete_object(self, request: Request) -> Response:
+        account = self._begin(request)
+        collection = self._collection(request, account, read=True, write=True)
+        object_id = request.path_params["object_id"]
+        query = self._query(request)
+        if "match[version]" not in request.query_params:
+            # TAXII 2.1 gives DELETE no default; removing the object means every version.
+            query = ObjectQuery(
+                limit=query.limit,
+                versions=VersionSelector.every(),
+                spec_versions=query.spec_versions,
+            )
+        deleted = await run_in_threadpool(
+            self.store.delete_object, collection.id, object_id, query
+        )
+        if not deleted:
+            raise NotFound("no such object (or version) in this collection")
+        log.info(
+            "deleted %d versions of %s from %s for %s",
+            deleted,
+            object_id,
+            collection.id,
+            account.username,
+        )
+        return Response(b"", media_type=TAXII_MEDIA_TYPE)
+
+    async def versions(self, request: Request) -> Response:
+        account = self._begin(request)
+        collection = self._collection(request, account, read=True)
+        object_id = request.path_params["object_id"]
+        query = self._query(request)
+        page = await run_in_threadpool(self.store.versions, collection.id, object_id, query)
+        if not page.items and not await run_in_threadpool(
+            self.store.object_exists, collection.id, object_id
+        ):
+            raise NotFound("no such object in this collection")
+        body = _paging_members(page)
+        if page.items:
+            body["versions"] = [item.version for item in page.items]
+        return taxii_json(body, headers=_page_headers(page))
+
+    # -- routing ------------------------------------------------------------------------
+
+    def routes(self) -> list[BaseRoute]:
+        """Every endpoint, answering with and without the trailing slash."""
+        coll = "/{api_root}/collections/{collection_id}"
+        obj = coll + "/objects/{object_id}"
+        table: list[tuple[str, Callable[[Request], Any], list[str]]] = [
+            ("/taxii2", self.discovery, ["GET"]),
+            ("/{api_root}", self.api_root, ["GET"]),
+            ("/{api_root}/status/{status_id}", self.status, ["GET"]),
+            ("/{api_root}/collections", self.collections, ["GET"]),
+            (coll, self.collection, ["GET"]),
+            (coll + "/manifest", self.manifest, ["GET"]),
+            (coll + "/objects", self.get_objects, ["GET"]),
+            (coll + "/objects", self.add_objects, ["POST"]),
+            (obj, self.get_object, ["GET"]),
+            (obj, self.delete_object, ["DELETE"]),
+            (obj + "/versions", self.versions, ["GET"]),
+        ]
+        merged: dict[str, dict[str, Callable[[Request], Any]]] = {}
+        for path, handler, methods in table:
+            for method in methods:
+                merged.setdefault(path, {})[method] = handler
+        routes: list[BaseRoute] = []
+        for path, handlers in merged.items():
+            endpoint = _dispatch(handlers)
+            for variant in (path + "/", path):
+                routes.append(Route(variant, endpoint, methods=list(handlers)))
+        return routes
+
+
+def _dispatch(handlers: dict[str, Callable[[Request], Any]]) -> Callable[[Request], Any]:
+    if len(handlers) == 1:
+        return next(iter(handlers.values()))
+
+    async def endpoint(request: Request) -> Response:
+        response: Response = await handlers[request.method](request)
+        return response
+
+    return endpoint

@@ -1,0 +1,267 @@
+"""The ``kakehashi`` command: thin sub-commands over the library.
+
+Each command parses its options, calls the library and prints; :class:`HubError` is
+turned into a :class:`click.ClickException` with a distinct exit code here and nowhere
+else. Logging handlers are configured here, never by the library.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+import sys
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+from typing import IO, Any
+
+import click
+
+from kakehashi.config import Settings, load_settings, parse_listen
+from kakehashi.errors import ConfigError, HubError, StoreError
+from kakehashi.stix.envelope import split_envelope
+from kakehashi.stix.model import ObjectVersion
+from kakehashi.store import StatusDetail, Store, WriteRequest, open_store
+
+__all__ = ["main"]
+
+EXIT_CONFIG = 3
+EXIT_STORE = 4
+EXIT_INPUT = 5
+
+
+class HubCommandError(click.ClickException):
+    """A library error shown to the user, with an exit code per kind."""
+
+    def __init__(self, error: HubError) -> None:
+        super().__init__(str(error))
+        if isinstance(error, ConfigError):
+            self.exit_code = EXIT_CONFIG
+        elif isinstance(error, StoreError):
+            self.exit_code = EXIT_STORE
+        else:
+            self.exit_code = EXIT_INPUT
+
+
+@dataclass
+class Context:
+    """What the group callback resolves once for every sub-command."""
+
+    config_path: Path
+
+    def settings(self) -> Settings:
+        try:
+            return load_settings(self.config_path)
+        except ConfigError as exc:
+            raise HubCommandError(exc) from exc
+
+    def store(self, settings: Settings) -> Store:
+        try:
+            store = open_store(settings.hub.database, base_dir=settings.base_dir)
+            store.open()
+        except HubError as exc:
+            raise HubCommandError(exc) from exc
+        return store
+
+
+pass_context = click.make_pass_decorator(Context)
+
+
+@click.group()
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default="hub.toml",
+    show_default=True,
+    envvar="KAKEHASHI_CONFIG",
+    help="The hub's configuration file. Env: KAKEHASHI_CONFIG.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="How much to log (to standard error).",
+)
+@click.version_option(package_name="kakehashi")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path, log_level: str) -> None:
+    """Kakehashi: a TAXII 2.1 hub for sharing threat intelligence under agreements."""
+    logging.basicConfig(
+        level=getattr(logging, log_level.upper()),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    ctx.obj = Context(config_path=config_path)
+
+
+@cli.command()
+@click.option("--listen", help="HOST:PORT to serve on (default from the config: 127.0.0.1:8470).")
+@pass_context
+def serve(context: Context, listen: str | None) -> None:
+    """Serve the hub over TAXII 2.1."""
+    import uvicorn
+
+    from kakehashi.api import create_app
+
+    settings = context.settings()
+    if listen:
+        settings = replace(settings, hub=replace(settings.hub, listen=listen))
+    try:
+        host, port = parse_listen(settings.hub.listen)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--listen") from exc
+    try:
+        store = open_store(settings.hub.database, base_dir=settings.base_dir)
+    except HubError as exc:
+        raise HubCommandError(exc) from exc
+    app = create_app(settings, store)
+    shown_host = f"[{host}]" if ":" in host else host
+    click.echo(f"Kakehashi hub '{settings.hub.title}' at http://{shown_host}:{port}/taxii2/", err=True)
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+
+@cli.group()
+def token() -> None:
+    """Account tokens."""
+
+
+@token.command("new")
+def token_new() -> None:
+    """Print a fresh random token and the token_sha256 line for hub.toml.
+
+    The token is shown once: give it to the account holder; only its digest goes into
+    the configuration.
+    """
+    from kakehashi.api.auth import token_digest
+
+    value = secrets.token_urlsafe(32)
+    click.echo(f"token: {value}")
+    click.echo(f'token_sha256 = "{token_digest(value)}"')
+
+
+@cli.command("check-config")
+@pass_context
+def check_config(context: Context) -> None:
+    """Validate the configuration file and summarise it."""
+    settings = context.settings()
+    click.echo(
+        f"{context.config_path}: OK — {len(settings.organizations)} organisations,"
+        f" {len(settings.accounts)} accounts, {len(settings.api_roots)} API roots,"
+        f" {len(settings.collections)} collections"
+    )
+
+
+def _collection_id(settings: Settings, wanted: str) -> str:
+    for collection in settings.collections:
+        if wanted in (collection.id, collection.alias):
+            return collection.id
+    raise click.BadParameter(f"no collection {wanted!r} in the configuration", param_hint="--collection")
+
+
+def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+@cli.command("import")
+@click.argument("bundle", type=click.File("rb"))
+@click.option("--collection", "collection", required=True, help="Collection id or alias.")
+@click.option(
+    "--as",
+    "organization",
+    help="Organisation key recorded as the writer (default: the first can_write organisation).",
+)
+@click.option("--batch", default=1000, show_default=True, help="Objects per transaction.")
+@pass_context
+def import_bundle(
+    context: Context, bundle: IO[bytes], collection: str, organization: str | None, batch: int
+) -> None:
+    """Import a STIX 2.1 bundle (or TAXII envelope) file into a collection.
+
+    Invalid objects are reported and skipped; the valid ones are stored.
+    """
+    from kakehashi.stix.timestamps import now_us
+    from kakehashi.stix.validate import validate_object
+    from kakehashi.errors import InvalidEnvelope, StixValidationError
+
+    settings = context.settings()
+    collection_id = _collection_id(settings, collection)
+    target = next(c for c in settings.collections if c.id == collection_id)
+    writer = organization or (target.can_write[0] if target.can_write else "")
+    if not writer or writer not in {o.key for o in settings.organizations}:
+        raise click.BadParameter("name the writing organisation with --as", param_hint="--as")
+    try:
+        items, _ = split_envelope(bundle.read())
+    except InvalidEnvelope as exc:
+        raise HubCommandError(exc) from exc
+    store = context.store(settings)
+    stored = failed = 0
+    try:
+        with click.progressbar(length=len(items), label="Importing", file=sys.stderr) as bar:
+            for chunk in _batches(items, batch):
+                valid: list[ObjectVersion] = []
+                rejected: list[StatusDetail] = []
+                for item in chunk:
+                    try:
+                        valid.append(validate_object(item.value, item.raw))
+                    except StixValidationError as exc:
+                        object_id = item.value.get("id", "") if isinstance(item.value, dict) else ""
+                        rejected.append(StatusDetail(str(object_id), "", str(exc)))
+                result = store.add_objects(
+                    WriteRequest(
+                        collection_id=collection_id,
+                        author=writer,
+                        objects=valid,
+                        rejected=rejected,
+                        status_id=str(uuid.uuid4()),
+                        request_us=now_us(),
+                    )
+                )
+                stored += result.stored
+                failed += len(result.status.failures)
+                for failure in result.status.failures:
+                    click.echo(f"failed: {failure.id or '(no id)'}: {failure.message}", err=True)
+                bar.update(len(chunk))
+    except HubError as exc:
+        raise HubCommandError(exc) from exc
+    finally:
+        store.close()
+    click.echo(f"{stored} stored, {len(items) - stored - failed} already present, {failed} failed")
+    if failed:
+        sys.exit(EXIT_INPUT)
+
+
+@cli.command("export")
+@click.option("--collection", "collection", required=True, help="Collection id or alias.")
+@click.option("--output", "-o", type=click.File("wb"), default="-", help="File (default: stdout).")
+@pass_context
+def export_bundle(context: Context, collection: str, output: IO[bytes]) -> None:
+    """Write every stored object version of a collection as a STIX 2.1 bundle."""
+    settings = context.settings()
+    collection_id = _collection_id(settings, collection)
+    store = context.store(settings)
+    try:
+        total = store.count_objects(collection_id)
+        bundle_id = f"bundle--{uuid.uuid4()}"
+        output.write(json.dumps({"type": "bundle", "id": bundle_id})[:-1].encode())
+        output.write(b',"objects":[')
+        with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
+            for index, item in enumerate(store.iter_objects(collection_id)):
+                if index:
+                    output.write(b",")
+                output.write(item.raw.encode("utf-8"))
+                bar.update(1)
+        output.write(b"]}\n")
+    except HubError as exc:
+        raise HubCommandError(exc) from exc
+    finally:
+        store.close()
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="kakehashi")

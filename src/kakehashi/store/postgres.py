@@ -1,0 +1,131 @@
+"""PostgreSQL backend (psycopg 3): a connection pool, row locks for the collection clock.
+
+Writers to one collection serialise on that collection's ``collection_clock`` row
+(``SELECT … FOR UPDATE``), held until commit: a ``date_added`` handed out later is never
+visible before an earlier one, so ``added_after`` paging never skips, even with several
+hub processes on one database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
+
+from kakehashi.errors import StoreError, StoreUnavailable
+from kakehashi.store.schema import MIGRATIONS, render
+from kakehashi.store.sql import DEFAULT_STATUS_RETENTION_US, Cursor, SqlStore
+
+__all__ = ["PostgresStore"]
+
+_PLACEHOLDER = re.compile(r"\?")
+# A fixed key for the migration advisory lock, so two processes never migrate at once.
+_MIGRATION_LOCK_KEY = 0x6B616B65
+
+
+class _QmarkCursor:
+    """Adapts our ``?`` placeholders to psycopg's ``%s``."""
+
+    def __init__(self, cursor: psycopg.Cursor[Any]) -> None:
+        self._cursor = cursor
+
+    def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self._cursor.execute(_PLACEHOLDER.sub("%s", sql), params)  # type: ignore[arg-type]
+
+    def fetchone(self) -> Any:
+        return self._cursor.fetchone()
+
+    def fetchall(self) -> list[Any]:
+        return self._cursor.fetchall()
+
+
+@contextmanager
+def _translated() -> Iterator[None]:
+    try:
+        yield
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise StoreUnavailable(f"PostgreSQL: {type(exc).__name__}") from exc
+    except psycopg.Error as exc:
+        raise StoreError(f"PostgreSQL: {type(exc).__name__}: {exc.diag.message_primary}") from exc
+
+
+class PostgresStore(SqlStore):
+    """A store in a PostgreSQL database.
+
+    Args:
+        dsn: a libpq connection string or URL; never logged (it may hold a password).
+        pool_size: the most connections this process opens.
+    """
+
+    def __init__(
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 10,
+        status_retention_us: int = DEFAULT_STATUS_RETENTION_US,
+    ) -> None:
+        super().__init__(status_retention_us=status_retention_us)
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool: ConnectionPool[psycopg.Connection[Any]] | None = None
+
+    def open(self) -> None:
+        with _translated():
+            pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
+                self._dsn, min_size=1, max_size=self._pool_size, open=False, timeout=30.0
+            )
+            pool.open(wait=True, timeout=30.0)
+            self._pool = pool
+            self._migrate()
+
+    def _migrate(self) -> None:
+        with self._connection() as conn, conn.transaction():
+            conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
+            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
+            current = (row[0] if row else None) or 0
+            for number, statements in enumerate(MIGRATIONS, start=1):
+                if number <= current:
+                    continue
+                for statement in statements:
+                    conn.execute(render(statement, bigint="BIGINT"))  # type: ignore[arg-type]
+                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.close()
+            self._pool = None
+
+    @contextmanager
+    def _connection(self) -> Iterator[psycopg.Connection[Any]]:
+        if self._pool is None:
+            raise StoreUnavailable("the PostgreSQL store is not open")
+        with self._pool.connection() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self) -> Iterator[Cursor]:
+        with _translated(), self._connection() as conn:
+            with conn.cursor() as cur:
+                yield _QmarkCursor(cur)
+
+    @contextmanager
+    def _write(self, collection_id: str) -> Iterator[tuple[Cursor, int]]:
+        with _translated(), self._connection() as conn, conn.transaction():
+            with conn.cursor() as raw_cursor:
+                cur = _QmarkCursor(raw_cursor)
+                cur.execute(
+                    "INSERT INTO collection_clock (collection_id, last_added_us) VALUES (?, 0)"
+                    " ON CONFLICT (collection_id) DO NOTHING",
+                    (collection_id,),
+                )
+                cur.execute(
+                    "SELECT last_added_us FROM collection_clock WHERE collection_id = ?"
+                    " FOR UPDATE",
+                    (collection_id,),
+                )
+                yield cur, int(cur.fetchone()[0])

@@ -1,0 +1,46 @@
+"""The database schema, one list of migrations for both dialects.
+
+``{bigint}`` is spelled ``INTEGER`` on SQLite (64-bit already) and ``BIGINT`` on PostgreSQL.
+A migration is never edited once released; a change is a new entry at the end.
+"""
+
+from __future__ import annotations
+
+__all__ = ["MIGRATIONS", "render"]
+
+MIGRATIONS: tuple[tuple[str, ...], ...] = (
+    (
+        # date_added_us is unique per collection: it orders pages and is the paging cursor.
+        """CREATE TABLE objects (
+            collection_id TEXT NOT NULL,
+            date_added_us {bigint} NOT NULL,
+            id TEXT NOT NULL,
+            type TEXT NOT NULL,
+            spec_version TEXT NOT NULL,
+            version TEXT NOT NULL,
+            version_us {bigint} NOT NULL,
+            created_by_ref TEXT NOT NULL,
+            author TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            PRIMARY KEY (collection_id, date_added_us)
+        )""",
+        "CREATE UNIQUE INDEX objects_by_version ON objects (collection_id, id, version_us)",
+        "CREATE INDEX objects_by_type ON objects (collection_id, type, date_added_us)",
+        """CREATE TABLE collection_clock (
+            collection_id TEXT PRIMARY KEY,
+            last_added_us {bigint} NOT NULL
+        )""",
+        """CREATE TABLE statuses (
+            id TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            created_us {bigint} NOT NULL,
+            body TEXT NOT NULL
+        )""",
+        "CREATE INDEX statuses_by_age ON statuses (created_us)",
+    ),
+)
+
+
+def render(statement: str, *, bigint: str) -> str:
+    """Spell a migration statement for one dialect."""
+    return statement.replace("{bigint}", bigint)
