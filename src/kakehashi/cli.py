@@ -32,17 +32,31 @@ EXIT_STORE = 4
 EXIT_INPUT = 5
 
 
-class HubCommandError(click.ClickException):
-    """A library error shown to the user, with an exit code per kind."""
+class ConfigProblem(click.ClickException):
+    """The configuration file cannot be used."""
 
-    def __init__(self, error: HubError) -> None:
-        super().__init__(str(error))
-        if isinstance(error, ConfigError):
-            self.exit_code = EXIT_CONFIG
-        elif isinstance(error, StoreError):
-            self.exit_code = EXIT_STORE
-        else:
-            self.exit_code = EXIT_INPUT
+    exit_code = EXIT_CONFIG
+
+
+class StoreProblem(click.ClickException):
+    """The database failed."""
+
+    exit_code = EXIT_STORE
+
+
+class InputProblem(click.ClickException):
+    """An input file or object was refused."""
+
+    exit_code = EXIT_INPUT
+
+
+def HubCommandError(error: HubError) -> click.ClickException:
+    """The click exception (and so the exit code) for a library error."""
+    if isinstance(error, ConfigError):
+        return ConfigProblem(str(error))
+    if isinstance(error, StoreError):
+        return StoreProblem(str(error))
+    return InputProblem(str(error))
 
 
 @dataclass
@@ -120,7 +134,9 @@ def serve(context: Context, listen: str | None) -> None:
         raise HubCommandError(exc) from exc
     app = create_app(settings, store)
     shown_host = f"[{host}]" if ":" in host else host
-    click.echo(f"Kakehashi hub '{settings.hub.title}' at http://{shown_host}:{port}/taxii2/", err=True)
+    click.echo(
+        f"Kakehashi hub '{settings.hub.title}' at http://{shown_host}:{port}/taxii2/", err=True
+    )
     uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
@@ -159,7 +175,9 @@ def _collection_id(settings: Settings, wanted: str) -> str:
     for collection in settings.collections:
         if wanted in (collection.id, collection.alias):
             return collection.id
-    raise click.BadParameter(f"no collection {wanted!r} in the configuration", param_hint="--collection")
+    raise click.BadParameter(
+        f"no collection {wanted!r} in the configuration", param_hint="--collection"
+    )
 
 
 def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
@@ -184,9 +202,9 @@ def import_bundle(
 
     Invalid objects are reported and skipped; the valid ones are stored.
     """
+    from kakehashi.errors import InvalidEnvelope, StixValidationError
     from kakehashi.stix.timestamps import now_us
     from kakehashi.stix.validate import validate_object
-    from kakehashi.errors import InvalidEnvelope, StixValidationError
 
     settings = context.settings()
     collection_id = _collection_id(settings, collection)

@@ -286,7 +286,7 @@ class _Reader:
                 continue
             value = raw[spec.name]
             expected = spec.type
-            if isinstance(value, bool) and expected is int or not isinstance(value, expected):
+            if (isinstance(value, bool) and expected is int) or not isinstance(value, expected):
                 type_name = expected.__name__ if isinstance(expected, type) else str(expected)
                 raise self.error(
                     f"must be {_article(type_name)}, not {type(value).__name__}",
@@ -385,7 +385,9 @@ def parse_settings(
     except ValueError as exc:
         raise reader.error(str(exc), ["hub", "status_retention"]) from exc
     if retention_s < 86400:
-        raise reader.error("must be at least 24h (TAXII clients poll status)", ["hub", "status_retention"])
+        raise reader.error(
+            "must be at least 24h (TAXII clients poll status)", ["hub", "status_retention"]
+        )
     for key in ("max_content_length", "max_page_size"):
         if hub[key] <= 0:
             raise reader.error("must be a positive integer", ["hub", key])
@@ -471,9 +473,7 @@ def parse_settings(
                 if not isinstance(member, str) or member not in org_keys:
                     raise reader.error(f"names unknown organisation {member!r}", [*path, key])
     _check_unique(reader, collections, "id", "collections")
-    aliases = [
-        {"alias": f"{c['api_root']}/{c['alias']}"} for c in collections if c["alias"]
-    ]
+    aliases = [{"alias": f"{c['api_root']}/{c['alias']}"} for c in collections if c["alias"]]
     _check_unique(reader, aliases, "alias", "collections")
 
     return Settings(
@@ -508,6 +508,4 @@ def load_settings(path: Path, *, environ: Mapping[str, str] | None = None) -> Se
         raise ConfigError(f"cannot read: {exc.strerror}", path=str(path)) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError("is not UTF-8 text", path=str(path)) from exc
-    return parse_settings(
-        text, source=str(path), base_dir=path.resolve().parent, environ=environ
-    )
+    return parse_settings(text, source=str(path), base_dir=path.resolve().parent, environ=environ)

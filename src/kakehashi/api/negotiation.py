@@ -45,6 +45,5 @@ def check_content_type(header: str | None) -> None:
     """Raise :class:`UnsupportedMediaType` unless the body is a TAXII 2.1 envelope."""
     if header is None or not _is_taxii21(header, wildcards=False):
         raise UnsupportedMediaType(
-            f"Content-Type {header!r} is not supported; send"
-            " application/taxii+json;version=2.1"
+            f"Content-Type {header!r} is not supported; send application/taxii+json;version=2.1"
         )

@@ -38,7 +38,7 @@ def decode_next(token: str) -> int:
         raise InvalidRequest("is not a next token this hub issued", parameter="next") from exc
     if version != _TOKEN_VERSION or crc != zlib.crc32(packed[:9]):
         raise InvalidRequest("is not a next token this hub issued", parameter="next")
-    return position
+    return int(position)
 
 
 def _single(params: Mapping[str, list[str]], name: str) -> str | None:

@@ -79,9 +79,7 @@ def _envelope(page: Page) -> Response:
         parts.append(b",".join(item.raw.encode("utf-8") for item in page.items))
         parts.append(b"]")
     parts.append(b"}")
-    return Response(
-        b"".join(parts), media_type=TAXII_MEDIA_TYPE, headers=_page_headers(page)
-    )
+    return Response(b"".join(parts), media_type=TAXII_MEDIA_TYPE, headers=_page_headers(page))
 
 
 def _rejected(index: int, value: object, error: StixValidationError) -> StatusDetail:
@@ -274,9 +272,7 @@ class TaxiiApi:
         check_content_type(request.headers.get("content-type"))
         collection = self._collection(request, account, write=True)
         body = await self._read_body(request)
-        result = await run_in_threadpool(
-            self._ingest, collection, account, body, request_us
-        )
+        result = await run_in_threadpool(self._ingest, collection, account, body, request_us)
         return taxii_json(result, status_code=202)
 
     def _ingest(
@@ -356,9 +352,7 @@ class TaxiiApi:
                 versions=VersionSelector.every(),
                 spec_versions=query.spec_versions,
             )
-        deleted = await run_in_threadpool(
-            self.store.delete_object, collection.id, object_id, query
-        )
+        deleted = await run_in_threadpool(self.store.delete_object, collection.id, object_id, query)
         if not deleted:
             raise NotFound("no such object (or version) in this collection")
         log.info(

@@ -54,7 +54,9 @@ def _decode(text: str, pos: int) -> tuple[Any, int]:
 def _expect(text: str, pos: int, char: str, what: str) -> int:
     if pos >= len(text) or text[pos] != char:
         found = repr(text[pos]) if pos < len(text) else "end of input"
-        raise InvalidEnvelope(f"the body is not valid JSON: expected {what} at offset {pos}, found {found}")
+        raise InvalidEnvelope(
+            f"the body is not valid JSON: expected {what} at offset {pos}, found {found}"
+        )
     return pos + 1
 
 
@@ -125,7 +127,9 @@ def split_envelope(body: bytes) -> tuple[list[RawObject], dict[str, Any]]:
             pos = _expect(text, pos, "}", "',' or '}'")
             break
     if _skip(text, pos) != len(text):
-        raise InvalidEnvelope(f"the body is not valid JSON: extra data at offset {_skip(text, pos)}")
+        raise InvalidEnvelope(
+            f"the body is not valid JSON: extra data at offset {_skip(text, pos)}"
+        )
     if objects is None:
         raise InvalidEnvelope("the envelope has no 'objects' list")
     return objects, others

@@ -19,9 +19,7 @@ __all__ = [
 ]
 
 # RFC 3339 as STIX 2.1 section 3.2 restricts it: always UTC ("Z"), optional fraction.
-_STIX_TIMESTAMP = re.compile(
-    r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$"
-)
+_STIX_TIMESTAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$")
 _EPOCH_ORDINAL = datetime(1970, 1, 1, tzinfo=UTC).toordinal()
 
 

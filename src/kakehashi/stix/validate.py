@@ -52,22 +52,20 @@ _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _TYPE_RE = re.compile(r"[a-z0-9][a-z0-9-]{1,248}[a-z0-9]")  # 3..250 chars, fullmatch
 _UUID_RE = re.compile(_UUID)
 _UUID_ANY_CASE_RE = re.compile(_UUID, re.IGNORECASE)
-_IDENTIFIER_RE = re.compile(rf"([a-z0-9][a-z0-9-]{{1,248}}[a-z0-9])--{_UUID}")
+# Lazy type part: a greedy one swallows the UUID's hex and hyphens, then backtracks (2.5x slower).
+_IDENTIFIER_RE = re.compile(rf"([a-z0-9][a-z0-9-]{{1,248}}?[a-z0-9])--{_UUID}")
 _CUSTOM_PROPERTY_RE = re.compile(r"[a-z0-9_]{3,250}")
 _EXTENSION_NAME_RE = re.compile(rf"extension-definition--{_UUID}|[A-Za-z0-9_-]{{1,246}}-ext")
 _BASE64_RE = re.compile(r"(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?")
 
-_SDO_TYPES = frozenset(
-    "attack-pattern campaign course-of-action grouping identity incident indicator "
-    "infrastructure intrusion-set location malware malware-analysis note observed-data "
-    "opinion report threat-actor tool vulnerability".split()
-)
 _SRO_TYPES = frozenset({"relationship", "sighting"})
-_SCO_TYPES = frozenset(
-    "artifact autonomous-system directory domain-name email-addr email-message file "
-    "ipv4-addr ipv6-addr mac-addr mutex network-traffic process software url user-account "
-    "windows-registry-key x509-certificate".split()
-)
+# fmt: off
+_SCO_TYPES = frozenset({
+    "artifact", "autonomous-system", "directory", "domain-name", "email-addr", "email-message",
+    "file", "ipv4-addr", "ipv6-addr", "mac-addr", "mutex", "network-traffic", "process",
+    "software", "url", "user-account", "windows-registry-key", "x509-certificate",
+})
+# fmt: on
 _META_TYPES = frozenset({"marking-definition", "language-content", "extension-definition"})
 
 
@@ -428,319 +426,203 @@ class _Rule:
 def _rule(
     kind: _Kind,
     props: Mapping[str, Check] | None = None,
-    required: tuple[str, ...] = (),
+    required: str = "",
     constraints: tuple[Constraint, ...] = (),
     *,
-    at_least_one: bool = False,
-    extensions_count: bool = False,
+    own_property: str = "",
 ) -> _Rule:
-    """Build a type's rule; ``at_least_one``: one of the type's own properties must be set."""
+    """Build a type's rule from its own property checks (the common ones are added).
+
+    ``required`` names required properties, space-separated. ``own_property="props"``
+    means at least one of the type's own properties must be present; ``"props+ext"``
+    lets ``extensions`` count too.
+    """
     own = dict(props or {})
-    if at_least_one:
-        options = [*own, "extensions"] if extensions_count else list(own)
+    if own_property:
+        options = [*own, "extensions"] if own_property == "props+ext" else list(own)
         constraints += (_own_property(options),)
-    return _Rule(kind, {**_COMMON, **own}, _BASE_REQUIRED[kind] + required, constraints)
+    required_props = _BASE_REQUIRED[kind] + tuple(required.split())
+    return _Rule(kind, {**_COMMON, **own}, required_props, constraints)
+
+
+def _all(check: Check, names: str) -> dict[str, Check]:
+    """``{name: check}`` for each space-separated name: one line per kind of property."""
+    return dict.fromkeys(names.split(), check)
 
 
 _D, _M, _O = _Kind.DOMAIN, _Kind.MARKING, _Kind.OBSERVABLE
-_S, _T, _B = _string, _timestamp, _boolean
-_NAMED = {"name": _S, "description": _S}
-_SEEN = {"first_seen": _T, "last_seen": _T}
+_S, _T, _B, _TEXT, _KCP = _string, _timestamp, _boolean, _nonempty_string, _KILL_CHAIN_PHASES
+_SEEN = _all(_T, "first_seen last_seen")
 _SEEN_ORDER = (_ordered("first_seen", "last_seen"),)
-_MOTIVES = {"resource_level": _S, "primary_motivation": _S, "secondary_motivations": _STRINGS}
-_SOFTWARE_REF = _ref({"software"})
-_ADDRESS_REF = _ref({"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"})
-_EMAIL_REF, _EMAIL_REFS = _ref({"email-addr"}), _refs({"email-addr"})
-_ARTIFACT_REF = _ref({"artifact"})
-_FILE_TIMES = {"ctime": _T, "mtime": _T, "atime": _T}
 _COUNT = _integer(0)
+_ADDRESS_REF = _ref({"ipv4-addr", "ipv6-addr", "mac-addr", "domain-name"})
+_RELATABLE_REF = _ref(denied=_NOT_RELATABLE, what="an SDO or SCO")
+_EXTENSION_TYPES = _enum(
+    "new-sdo", "new-sco", "new-sro", "property-extension", "toplevel-property-extension"
+)
+_OPINIONS = _enum("strongly-disagree", "disagree", "neutral", "agree", "strongly-agree")
 
+# One entry per type: property checks grouped by kind, required properties, constraints.
+# fmt: off
 _RULES: dict[str, _Rule] = {
     # SDOs (STIX 2.1 section 4)
-    "attack-pattern": _rule(
-        _D, {**_NAMED, "aliases": _STRINGS, "kill_chain_phases": _KILL_CHAIN_PHASES}, ("name",)
-    ),
-    "campaign": _rule(
-        _D, {**_NAMED, **_SEEN, "aliases": _STRINGS, "objective": _S}, ("name",), _SEEN_ORDER
-    ),
-    "course-of-action": _rule(_D, _NAMED, ("name",)),
-    "grouping": _rule(
-        _D, {**_NAMED, "context": _S, "object_refs": _ANY_REFS}, ("context", "object_refs")
-    ),
-    "identity": _rule(
-        _D,
-        {**_NAMED, "roles": _STRINGS, "identity_class": _S, "sectors": _STRINGS}
-        | {"contact_information": _S},
-        ("name",),
-    ),
-    "incident": _rule(_D, {**_NAMED, "kill_chain_phases": _KILL_CHAIN_PHASES}, ("name",)),
-    "indicator": _rule(
-        _D,
-        {**_NAMED, "indicator_types": _STRINGS, "pattern": _nonempty_string, "pattern_type": _S}
-        | {"pattern_version": _S, "valid_from": _T, "valid_until": _T}
-        | {"kill_chain_phases": _KILL_CHAIN_PHASES},
-        ("pattern", "pattern_type", "valid_from"),
-        (_ordered("valid_from", "valid_until", strict=True),),
-    ),
-    "infrastructure": _rule(
-        _D,
-        {**_NAMED, **_SEEN, "infrastructure_types": _STRINGS, "aliases": _STRINGS}
-        | {"kill_chain_phases": _KILL_CHAIN_PHASES},
-        ("name",),
-        _SEEN_ORDER,
-    ),
-    "intrusion-set": _rule(
-        _D,
-        {**_NAMED, **_SEEN, **_MOTIVES, "aliases": _STRINGS, "goals": _STRINGS},
-        ("name",),
-        _SEEN_ORDER,
-    ),
-    "location": _rule(
-        _D,
-        {**_NAMED, "latitude": _number(-90, 90), "longitude": _number(-180, 180)}
-        | {"precision": _number(0), "region": _S, "country": _S, "administrative_area": _S}
-        | {"city": _S, "street_address": _S, "postal_code": _S},
-        (),
-        (
-            _requires("latitude", "longitude"),
-            _requires("longitude", "latitude"),
-            _requires("precision", "latitude"),
-            _any_of("region", "country", "latitude+longitude"),
-        ),
-    ),
-    "malware": _rule(
-        _D,
-        {**_NAMED, **_SEEN, "malware_types": _STRINGS, "is_family": _B, "aliases": _STRINGS}
-        | {"kill_chain_phases": _KILL_CHAIN_PHASES, "operating_system_refs": _refs({"software"})}
-        | {"architecture_execution_envs": _STRINGS, "implementation_languages": _STRINGS}
-        | {"capabilities": _STRINGS, "sample_refs": _refs({"artifact", "file"})},
-        ("is_family",),
-        (*_SEEN_ORDER, _when_flag("is_family", True, "name", required=True)),
-    ),
-    "malware-analysis": _rule(
-        _D,
-        {"product": _nonempty_string, "version": _S, "host_vm_ref": _SOFTWARE_REF}
-        | {"operating_system_ref": _SOFTWARE_REF, "installed_software_refs": _refs({"software"})}
-        | {"configuration_version": _S, "modules": _STRINGS, "analysis_engine_version": _S}
-        | {"analysis_definition_version": _S, "submitted": _T, "analysis_started": _T}
-        | {"analysis_ended": _T, "result_name": _S, "result": _S}
-        | {"analysis_sco_refs": _refs(_SCO_TYPES, what="an SCO"), "sample_ref": _ANY_REF},
-        ("product",),
-        (_any_of("result", "analysis_sco_refs"),),
-    ),
-    "note": _rule(
-        _D,
-        {"abstract": _S, "content": _S, "authors": _STRINGS, "object_refs": _ANY_REFS},
-        ("content", "object_refs"),
-    ),
-    "observed-data": _rule(
-        _D,
-        {"first_observed": _T, "last_observed": _T, "number_observed": _integer(1, 999_999_999)}
-        | {"objects": _object, "object_refs": _ANY_REFS},
-        ("first_observed", "last_observed", "number_observed"),
-        (
-            _ordered("first_observed", "last_observed"),
-            _any_of("object_refs", "objects"),
-            _exclusive("object_refs", "objects"),
-        ),
-    ),
-    "opinion": _rule(
-        _D,
-        {"explanation": _S, "authors": _STRINGS, "object_refs": _ANY_REFS}
-        | {"opinion": _enum("strongly-disagree", "disagree", "neutral", "agree", "strongly-agree")},
-        ("opinion", "object_refs"),
-    ),
-    "report": _rule(
-        _D,
-        {**_NAMED, "report_types": _STRINGS, "published": _T, "object_refs": _ANY_REFS},
-        ("name", "published", "object_refs"),
-    ),
-    "threat-actor": _rule(
-        _D,
-        {**_NAMED, **_SEEN, **_MOTIVES, "threat_actor_types": _STRINGS, "aliases": _STRINGS}
-        | {"roles": _STRINGS, "goals": _STRINGS, "sophistication": _S}
-        | {"personal_motivations": _STRINGS},
-        ("name",),
-        _SEEN_ORDER,
-    ),
-    "tool": _rule(
-        _D,
-        {**_NAMED, "tool_types": _STRINGS, "aliases": _STRINGS, "tool_version": _S}
-        | {"kill_chain_phases": _KILL_CHAIN_PHASES},
-        ("name",),
-    ),
-    "vulnerability": _rule(_D, _NAMED, ("name",)),
+    "attack-pattern": _rule(_D, _all(_S, "name description") | _all(_STRINGS, "aliases")
+                            | {"kill_chain_phases": _KCP}, "name"),
+    "campaign": _rule(_D, _all(_S, "name description objective") | _all(_STRINGS, "aliases")
+                      | _SEEN, "name", _SEEN_ORDER),
+    "course-of-action": _rule(_D, _all(_S, "name description"), "name"),
+    "grouping": _rule(_D, _all(_S, "name description context") | {"object_refs": _ANY_REFS},
+                      "context object_refs"),
+    "identity": _rule(_D, _all(_S, "name description identity_class contact_information")
+                      | _all(_STRINGS, "roles sectors"), "name"),
+    "incident": _rule(_D, _all(_S, "name description") | {"kill_chain_phases": _KCP}, "name"),
+    "indicator": _rule(_D, _all(_S, "name description pattern_type pattern_version")
+                       | _all(_T, "valid_from valid_until") | _all(_STRINGS, "indicator_types")
+                       | {"pattern": _TEXT, "kill_chain_phases": _KCP},
+                       "pattern pattern_type valid_from",
+                       (_ordered("valid_from", "valid_until", strict=True),)),
+    "infrastructure": _rule(_D, _all(_S, "name description") | _SEEN
+                            | _all(_STRINGS, "infrastructure_types aliases")
+                            | {"kill_chain_phases": _KCP}, "name", _SEEN_ORDER),
+    "intrusion-set": _rule(_D, _all(_S, "name description resource_level primary_motivation")
+                           | _all(_STRINGS, "aliases goals secondary_motivations") | _SEEN,
+                           "name", _SEEN_ORDER),
+    "location": _rule(_D, _all(_S, "name description region country administrative_area city "
+                                   "street_address postal_code")
+                      | {"latitude": _number(-90, 90), "longitude": _number(-180, 180),
+                         "precision": _number(0)}, "",
+                      (_requires("latitude", "longitude"), _requires("longitude", "latitude"),
+                       _requires("precision", "latitude"),
+                       _any_of("region", "country", "latitude+longitude"))),
+    "malware": _rule(_D, _all(_S, "name description") | _SEEN | {"is_family": _B}
+                     | _all(_STRINGS, "malware_types aliases architecture_execution_envs "
+                                      "implementation_languages capabilities")
+                     | {"kill_chain_phases": _KCP, "operating_system_refs": _refs({"software"}),
+                        "sample_refs": _refs({"artifact", "file"})},
+                     "is_family",
+                     (*_SEEN_ORDER, _when_flag("is_family", True, "name", required=True))),
+    "malware-analysis": _rule(_D, _all(_S, "version configuration_version analysis_engine_version "
+                                           "analysis_definition_version result_name result")
+                              | _all(_T, "submitted analysis_started analysis_ended")
+                              | _all(_ref({"software"}), "host_vm_ref operating_system_ref")
+                              | {"product": _TEXT, "modules": _STRINGS, "sample_ref": _ANY_REF,
+                                 "installed_software_refs": _refs({"software"}),
+                                 "analysis_sco_refs": _refs(_SCO_TYPES, what="an SCO")},
+                              "product", (_any_of("result", "analysis_sco_refs"),)),
+    "note": _rule(_D, _all(_S, "abstract content") | _all(_STRINGS, "authors")
+                  | {"object_refs": _ANY_REFS}, "content object_refs"),
+    "observed-data": _rule(_D, _all(_T, "first_observed last_observed")
+                           | {"number_observed": _integer(1, 999_999_999), "objects": _object,
+                              "object_refs": _ANY_REFS},
+                           "first_observed last_observed number_observed",
+                           (_ordered("first_observed", "last_observed"),
+                            _any_of("object_refs", "objects"),
+                            _exclusive("object_refs", "objects"))),
+    "opinion": _rule(_D, _all(_S, "explanation") | _all(_STRINGS, "authors")
+                     | {"opinion": _OPINIONS, "object_refs": _ANY_REFS}, "opinion object_refs"),
+    "report": _rule(_D, _all(_S, "name description") | _all(_STRINGS, "report_types")
+                    | {"published": _T, "object_refs": _ANY_REFS}, "name published object_refs"),
+    "threat-actor": _rule(_D, _all(_S, "name description sophistication resource_level "
+                                       "primary_motivation") | _SEEN
+                          | _all(_STRINGS, "threat_actor_types aliases roles goals "
+                                           "secondary_motivations personal_motivations"),
+                          "name", _SEEN_ORDER),
+    "tool": _rule(_D, _all(_S, "name description tool_version")
+                  | _all(_STRINGS, "tool_types aliases") | {"kill_chain_phases": _KCP}, "name"),
+    "vulnerability": _rule(_D, _all(_S, "name description"), "name"),
     # SROs (section 5)
-    "relationship": _rule(
-        _D,
-        {"relationship_type": _nonempty_string, "description": _S, "start_time": _T}
-        | {"stop_time": _T, "source_ref": _ref(denied=_NOT_RELATABLE, what="an SDO or SCO")}
-        | {"target_ref": _ref(denied=_NOT_RELATABLE, what="an SDO or SCO")},
-        ("relationship_type", "source_ref", "target_ref"),
-        (_ordered("start_time", "stop_time", strict=True),),
-    ),
-    "sighting": _rule(
-        _D,
-        {**_SEEN, "description": _S, "count": _integer(0, 999_999_999), "summary": _B}
-        | {"sighting_of_ref": _ref(denied=_NOT_RELATABLE | _SCO_TYPES, what="an SDO")}
-        | {"observed_data_refs": _refs({"observed-data"})}
-        | {"where_sighted_refs": _refs({"identity", "location"})},
-        ("sighting_of_ref",),
-        _SEEN_ORDER,
-    ),
+    "relationship": _rule(_D, _all(_S, "description") | _all(_T, "start_time stop_time")
+                          | _all(_RELATABLE_REF, "source_ref target_ref")
+                          | {"relationship_type": _TEXT},
+                          "relationship_type source_ref target_ref",
+                          (_ordered("start_time", "stop_time", strict=True),)),
+    "sighting": _rule(_D, _all(_S, "description") | _SEEN
+                      | {"count": _integer(0, 999_999_999), "summary": _B,
+                         "sighting_of_ref": _ref(denied=_NOT_RELATABLE | _SCO_TYPES, what="an SDO"),
+                         "observed_data_refs": _refs({"observed-data"}),
+                         "where_sighted_refs": _refs({"identity", "location"})},
+                      "sighting_of_ref", _SEEN_ORDER),
     # meta objects (section 7)
-    "language-content": _rule(
-        _D,
-        {"object_ref": _ANY_REF, "object_modified": _T, "contents": _object},
-        ("object_ref", "contents"),
-    ),
-    "extension-definition": _rule(
-        _D,
-        {**_NAMED, "schema": _nonempty_string, "version": _nonempty_string}
-        | {"extension_properties": _STRINGS}
-        | {
-            "extension_types": _list_of(
-                _enum(
-                    "new-sdo",
-                    "new-sco",
-                    "new-sro",
-                    "property-extension",
-                    "toplevel-property-extension",
-                )
-            )
-        },
-        ("created_by_ref", "name", "schema", "version", "extension_types"),
-    ),
-    "marking-definition": _rule(
-        _M,
-        {"definition_type": _nonempty_string, "name": _S, "definition": _object},
-        (),
-        (_marking_definition,),
-    ),
+    "language-content": _rule(_D, {"object_ref": _ANY_REF, "object_modified": _T,
+                                   "contents": _object}, "object_ref contents"),
+    "extension-definition": _rule(_D, _all(_S, "name description") | _all(_TEXT, "schema version")
+                                  | {"extension_types": _list_of(_EXTENSION_TYPES),
+                                     "extension_properties": _STRINGS},
+                                  "created_by_ref name schema version extension_types"),
+    "marking-definition": _rule(_M, {"definition_type": _TEXT, "name": _S, "definition": _object},
+                                "", (_marking_definition,)),
     # SCOs (section 6)
-    "artifact": _rule(
-        _O,
-        {"mime_type": _S, "payload_bin": _base64, "url": _S, "hashes": _hashes}
-        | {"encryption_algorithm": _S, "decryption_key": _S},
-        (),
-        (
-            _any_of("payload_bin", "url"),
-            _exclusive("payload_bin", "url"),
-            _requires("url", "hashes"),
-        ),
-    ),
-    "autonomous-system": _rule(_O, {"number": _integer(0), "name": _S, "rir": _S}, ("number",)),
-    "directory": _rule(
-        _O,
-        {"path": _nonempty_string, "path_enc": _S, **_FILE_TIMES}
-        | {"contains_refs": _refs({"file", "directory"})},
-        ("path",),
-    ),
-    "domain-name": _rule(
-        _O,
-        {
-            "value": _nonempty_string,
-            "resolves_to_refs": _refs({"ipv4-addr", "ipv6-addr", "domain-name"}),
-        },
-        ("value",),
-    ),
-    "email-addr": _rule(
-        _O,
-        {"value": _nonempty_string, "display_name": _S, "belongs_to_ref": _ref({"user-account"})},
-        ("value",),
-    ),
-    "email-message": _rule(
-        _O,
-        {"is_multipart": _B, "date": _T, "content_type": _S, "from_ref": _EMAIL_REF}
-        | {"sender_ref": _EMAIL_REF, "to_refs": _EMAIL_REFS, "cc_refs": _EMAIL_REFS}
-        | {"bcc_refs": _EMAIL_REFS, "message_id": _S, "subject": _S, "received_lines": _STRINGS}
-        | {"additional_header_fields": _object, "body": _S, "body_multipart": _list_of(_object)}
-        | {"raw_email_ref": _ARTIFACT_REF},
-        ("is_multipart",),
-        (
-            _when_flag("is_multipart", True, "body", required=False),
-            _when_flag("is_multipart", False, "body_multipart", required=False),
-        ),
-    ),
-    "file": _rule(
-        _O,
-        {"hashes": _hashes, "size": _COUNT, "name": _S, "name_enc": _S, "magic_number_hex": _S}
-        | {"mime_type": _S, **_FILE_TIMES, "parent_directory_ref": _ref({"directory"})}
-        | {"contains_refs": _ANY_REFS, "content_ref": _ARTIFACT_REF},
-        (),
-        (_any_of("hashes", "name"),),
-    ),
-    "ipv4-addr": _rule(
-        _O,
-        {"value": _nonempty_string, "resolves_to_refs": _refs({"mac-addr"})}
-        | {"belongs_to_refs": _refs({"autonomous-system"})},
-        ("value",),
-    ),
-    "ipv6-addr": _rule(
-        _O,
-        {"value": _nonempty_string, "resolves_to_refs": _refs({"mac-addr"})}
-        | {"belongs_to_refs": _refs({"autonomous-system"})},
-        ("value",),
-    ),
-    "mac-addr": _rule(_O, {"value": _nonempty_string}, ("value",)),
-    "mutex": _rule(_O, {"name": _nonempty_string}, ("name",)),
-    "network-traffic": _rule(
-        _O,
-        {"start": _T, "end": _T, "is_active": _B, "src_ref": _ADDRESS_REF, "dst_ref": _ADDRESS_REF}
-        | {"src_port": _integer(0, 65535), "dst_port": _integer(0, 65535), "protocols": _STRINGS}
-        | {"src_byte_count": _COUNT, "dst_byte_count": _COUNT, "src_packets": _COUNT}
-        | {"dst_packets": _COUNT, "ipfix": _object, "src_payload_ref": _ARTIFACT_REF}
-        | {"dst_payload_ref": _ARTIFACT_REF, "encapsulates_refs": _refs({"network-traffic"})}
-        | {"encapsulated_by_ref": _ref({"network-traffic"})},
-        ("protocols",),
-        (
-            _any_of("src_ref", "dst_ref"),
-            _ordered("start", "end"),
-            _when_flag("is_active", True, "end", required=False),
-        ),
-    ),
-    "process": _rule(
-        _O,
-        {"is_hidden": _B, "pid": _integer(), "created_time": _T, "cwd": _S, "command_line": _S}
-        | {"environment_variables": _object, "opened_connection_refs": _refs({"network-traffic"})}
-        | {"creator_user_ref": _ref({"user-account"}), "image_ref": _ref({"file"})}
-        | {"parent_ref": _ref({"process"}), "child_refs": _refs({"process"})},
-        at_least_one=True,
-        extensions_count=True,
-    ),
-    "software": _rule(
-        _O,
-        {"name": _nonempty_string, "cpe": _S, "swid": _S, "languages": _STRINGS, "vendor": _S}
-        | {"version": _S},
-        ("name",),
-    ),
-    "url": _rule(_O, {"value": _nonempty_string}, ("value",)),
-    "user-account": _rule(
-        _O,
-        {"user_id": _S, "credential": _S, "account_login": _S, "account_type": _S}
-        | {"display_name": _S, "is_service_account": _B, "is_privileged": _B}
-        | {"can_escalate_privs": _B, "is_disabled": _B, "account_created": _T}
-        | {"account_expires": _T, "credential_last_changed": _T, "account_first_login": _T}
-        | {"account_last_login": _T},
-        at_least_one=True,
-        extensions_count=True,
-    ),
-    "windows-registry-key": _rule(
-        _O,
-        {"key": _S, "values": _list_of(_object), "modified_time": _T}
-        | {"creator_user_ref": _ref({"user-account"}), "number_of_subkeys": _COUNT},
-        at_least_one=True,
-    ),
-    "x509-certificate": _rule(
-        _O,
-        {"is_self_signed": _B, "hashes": _hashes, "version": _S, "serial_number": _S}
-        | {"signature_algorithm": _S, "issuer": _S, "validity_not_before": _T}
-        | {"validity_not_after": _T, "subject": _S, "subject_public_key_algorithm": _S}
-        | {"subject_public_key_modulus": _S, "subject_public_key_exponent": _integer()}
-        | {"x509_v3_extensions": _object},
-        at_least_one=True,
-    ),
+    "artifact": _rule(_O, _all(_S, "mime_type url encryption_algorithm decryption_key")
+                      | {"payload_bin": _base64, "hashes": _hashes}, "",
+                      (_any_of("payload_bin", "url"), _exclusive("payload_bin", "url"),
+                       _requires("url", "hashes"))),
+    "autonomous-system": _rule(_O, _all(_S, "name rir") | {"number": _COUNT}, "number"),
+    "directory": _rule(_O, _all(_S, "path_enc") | _all(_T, "ctime mtime atime")
+                       | {"path": _TEXT, "contains_refs": _refs({"file", "directory"})}, "path"),
+    "domain-name": _rule(_O, {"value": _TEXT, "resolves_to_refs": _refs({"ipv4-addr", "ipv6-addr",
+                                                                         "domain-name"})}, "value"),
+    "email-addr": _rule(_O, {"value": _TEXT, "display_name": _S,
+                             "belongs_to_ref": _ref({"user-account"})}, "value"),
+    "email-message": _rule(_O, _all(_S, "content_type message_id subject body")
+                           | _all(_ref({"email-addr"}), "from_ref sender_ref")
+                           | _all(_refs({"email-addr"}), "to_refs cc_refs bcc_refs")
+                           | {"is_multipart": _B, "date": _T, "received_lines": _STRINGS,
+                              "additional_header_fields": _object,
+                              "body_multipart": _list_of(_object),
+                              "raw_email_ref": _ref({"artifact"})},
+                           "is_multipart",
+                           (_when_flag("is_multipart", True, "body", required=False),
+                            _when_flag("is_multipart", False, "body_multipart", required=False))),
+    "file": _rule(_O, _all(_S, "name name_enc magic_number_hex mime_type")
+                  | _all(_T, "ctime mtime atime")
+                  | {"hashes": _hashes, "size": _COUNT, "contains_refs": _ANY_REFS,
+                     "parent_directory_ref": _ref({"directory"}),
+                     "content_ref": _ref({"artifact"})}, "", (_any_of("hashes", "name"),)),
+    "ipv4-addr": _rule(_O, {"value": _TEXT, "resolves_to_refs": _refs({"mac-addr"}),
+                            "belongs_to_refs": _refs({"autonomous-system"})}, "value"),
+    "ipv6-addr": _rule(_O, {"value": _TEXT, "resolves_to_refs": _refs({"mac-addr"}),
+                            "belongs_to_refs": _refs({"autonomous-system"})}, "value"),
+    "mac-addr": _rule(_O, {"value": _TEXT}, "value"),
+    "mutex": _rule(_O, {"name": _TEXT}, "name"),
+    "network-traffic": _rule(_O, _all(_T, "start end") | _all(_ADDRESS_REF, "src_ref dst_ref")
+                             | _all(_integer(0, 65535), "src_port dst_port")
+                             | _all(_COUNT, "src_byte_count dst_byte_count src_packets dst_packets")
+                             | _all(_ref({"artifact"}), "src_payload_ref dst_payload_ref")
+                             | {"is_active": _B, "protocols": _STRINGS, "ipfix": _object,
+                                "encapsulates_refs": _refs({"network-traffic"}),
+                                "encapsulated_by_ref": _ref({"network-traffic"})},
+                             "protocols",
+                             (_any_of("src_ref", "dst_ref"), _ordered("start", "end"),
+                              _when_flag("is_active", True, "end", required=False))),
+    "process": _rule(_O, _all(_S, "cwd command_line")
+                     | {"is_hidden": _B, "pid": _integer(), "created_time": _T,
+                        "environment_variables": _object,
+                        "opened_connection_refs": _refs({"network-traffic"}),
+                        "creator_user_ref": _ref({"user-account"}), "image_ref": _ref({"file"}),
+                        "parent_ref": _ref({"process"}), "child_refs": _refs({"process"})},
+                     own_property="props+ext"),
+    "software": _rule(_O, _all(_S, "cpe swid vendor version")
+                      | {"name": _TEXT, "languages": _STRINGS}, "name"),
+    "url": _rule(_O, {"value": _TEXT}, "value"),
+    "user-account": _rule(_O, _all(_S, "user_id credential account_login account_type "
+                                       "display_name")
+                          | _all(_B, "is_service_account is_privileged can_escalate_privs "
+                                     "is_disabled")
+                          | _all(_T, "account_created account_expires credential_last_changed "
+                                     "account_first_login account_last_login"),
+                          own_property="props+ext"),
+    "windows-registry-key": _rule(_O, {"key": _S, "values": _list_of(_object), "modified_time": _T,
+                                       "creator_user_ref": _ref({"user-account"}),
+                                       "number_of_subkeys": _COUNT}, own_property="props"),
+    "x509-certificate": _rule(_O, _all(_S, "version serial_number signature_algorithm issuer "
+                                           "subject subject_public_key_algorithm "
+                                           "subject_public_key_modulus")
+                              | _all(_T, "validity_not_before validity_not_after")
+                              | {"is_self_signed": _B, "hashes": _hashes,
+                                 "subject_public_key_exponent": _integer(),
+                                 "x509_v3_extensions": _object}, own_property="props"),
 }
+# fmt: on
 # Custom types (section 11.2): versioned like an SDO when they carry created/modified,
 # else identified like an SCO.
 _CUSTOM_DOMAIN = _rule(_D)
@@ -838,7 +720,8 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
 
     if "spec_version" in obj:
         if obj["spec_version"] != "2.1":
-            sentence = f"only STIX 2.1 objects are accepted ('spec_version' is {_what(obj['spec_version'])})"
+            given = _what(obj["spec_version"])
+            sentence = f"only STIX 2.1 objects are accepted ('spec_version' is {given})"
             raise _fail(object_id, "spec_version", sentence)
     elif rule.kind is not _Kind.OBSERVABLE:
         sentence = (
@@ -851,7 +734,8 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
         if prop not in obj:
             raise _fail(object_id, prop, f"{prop!r} is required on {type_} objects")
 
-    stamps: dict[str, int] = {}
+    stamps: dict[str, int] = {}  # property -> epoch microseconds
+    parsed: dict[str, int] = {}  # timestamp text -> epoch microseconds
     props = rule.props
     for prop, item in obj.items():
         check = props.get(prop)
@@ -862,10 +746,15 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
         if check is _timestamp:
             if type(item) is not str:
                 raise _fail(object_id, prop, f"{prop!r} {_timestamp(item)}")
-            try:
-                stamps[prop] = parse_timestamp_us(item)
-            except ValueError as exc:
-                raise _fail(object_id, prop, f"{prop!r} is not a valid timestamp: {exc}") from exc
+            # created == modified (== valid_from) is common: parse each distinct text once.
+            micros = parsed.get(item)
+            if micros is None:
+                try:
+                    micros = parsed[item] = parse_timestamp_us(item)
+                except ValueError as exc:
+                    sentence = f"{prop!r} is not a valid timestamp: {exc}"
+                    raise _fail(object_id, prop, sentence) from exc
+            stamps[prop] = micros
             continue
         reason = check(item)
         if reason is not None:

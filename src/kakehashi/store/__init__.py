@@ -52,6 +52,4 @@ def open_store(url: str, *, base_dir: Path) -> Store:
         from kakehashi.store.postgres import PostgresStore
 
         return PostgresStore(url)
-    raise ConfigError(
-        "must start with sqlite:/// or postgresql://", key="hub.database"
-    )
+    raise ConfigError("must start with sqlite:/// or postgresql://", key="hub.database")

@@ -34,7 +34,7 @@ class _QmarkCursor:
         self._cursor = cursor
 
     def execute(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self._cursor.execute(_PLACEHOLDER.sub("%s", sql), params)  # type: ignore[arg-type]
+        return self._cursor.execute(_PLACEHOLDER.sub("%s", sql), params)
 
     def fetchone(self) -> Any:
         return self._cursor.fetchone()
@@ -92,7 +92,7 @@ class PostgresStore(SqlStore):
                 if number <= current:
                     continue
                 for statement in statements:
-                    conn.execute(render(statement, bigint="BIGINT"))  # type: ignore[arg-type]
+                    conn.execute(render(statement, bigint="BIGINT"))
                 conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
 
     def close(self) -> None:
@@ -109,23 +109,25 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _read(self) -> Iterator[Cursor]:
-        with _translated(), self._connection() as conn:
-            with conn.cursor() as cur:
-                yield _QmarkCursor(cur)
+        with _translated(), self._connection() as conn, conn.cursor() as cur:
+            yield _QmarkCursor(cur)
 
     @contextmanager
     def _write(self, collection_id: str) -> Iterator[tuple[Cursor, int]]:
-        with _translated(), self._connection() as conn, conn.transaction():
-            with conn.cursor() as raw_cursor:
-                cur = _QmarkCursor(raw_cursor)
-                cur.execute(
-                    "INSERT INTO collection_clock (collection_id, last_added_us) VALUES (?, 0)"
-                    " ON CONFLICT (collection_id) DO NOTHING",
-                    (collection_id,),
-                )
-                cur.execute(
-                    "SELECT last_added_us FROM collection_clock WHERE collection_id = ?"
-                    " FOR UPDATE",
-                    (collection_id,),
-                )
-                yield cur, int(cur.fetchone()[0])
+        with (
+            _translated(),
+            self._connection() as conn,
+            conn.transaction(),
+            conn.cursor() as raw_cursor,
+        ):
+            cur = _QmarkCursor(raw_cursor)
+            cur.execute(
+                "INSERT INTO collection_clock (collection_id, last_added_us) VALUES (?, 0)"
+                " ON CONFLICT (collection_id) DO NOTHING",
+                (collection_id,),
+            )
+            cur.execute(
+                "SELECT last_added_us FROM collection_clock WHERE collection_id = ? FOR UPDATE",
+                (collection_id,),
+            )
+            yield cur, int(cur.fetchone()[0])

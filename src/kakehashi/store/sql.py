@@ -160,7 +160,7 @@ class SqlStore(ABC):
         where, params = self._where(collection_id, query, object_id=object_id)
         with self._write(collection_id) as (cur, _):
             cur.execute(
-                f"SELECT date_added_us FROM objects o WHERE {where}",  # noqa: S608 - placeholders only
+                f"SELECT date_added_us FROM objects o WHERE {where}",
                 params,
             )
             doomed = [row[0] for row in cur.fetchall()]
@@ -203,9 +203,7 @@ class SqlStore(ABC):
                         " WHERE v.collection_id = o.collection_id AND v.id = o.id)"
                     )
             if selector.timestamps:
-                alternatives.append(
-                    f"o.version_us IN ({_placeholders(len(selector.timestamps))})"
-                )
+                alternatives.append(f"o.version_us IN ({_placeholders(len(selector.timestamps))})")
                 params.extend(selector.timestamps)
             clauses.append("(" + " OR ".join(alternatives or ["1 = 0"]) + ")")
         return " AND ".join(clauses), params
@@ -221,7 +219,7 @@ class SqlStore(ABC):
         where, params = self._where(collection_id, query, object_id=object_id)
         raw = "o.raw" if with_raw else "''"
         sql = (
-            f"SELECT o.id, o.type, o.spec_version, o.version, o.date_added_us, {raw}"  # noqa: S608
+            f"SELECT o.id, o.type, o.spec_version, o.version, o.date_added_us, {raw}"
             f" FROM objects o WHERE {where} ORDER BY o.date_added_us LIMIT ?"
         )
         with self._read() as cur:
