@@ -228,7 +228,7 @@ def import_bundle(
                         valid.append(validate_object(item.value, item.raw))
                     except StixValidationError as exc:
                         object_id = item.value.get("id", "") if isinstance(item.value, dict) else ""
-                        rejected.append(StatusDetail(str(object_id), "", str(exc)))
+                        rejected.append(StatusDetail(str(object_id), "", exc.reason))
                 result = store.add_objects(
                     WriteRequest(
                         collection_id=collection_id,

@@ -93,7 +93,7 @@ def _rejected(index: int, value: object, error: StixValidationError) -> StatusDe
             if isinstance(value.get(key), str):
                 version = value[key]
                 break
-    return StatusDetail(object_id, version, f"objects[{index}]: {error}")
+    return StatusDetail(object_id, version, f"objects[{index}]: {error.reason}")
 
 
 class TaxiiApi:
