@@ -20,11 +20,25 @@ __all__ = [
 
 # RFC 3339 as STIX 2.1 section 3.2 restricts it: always UTC ("Z"), optional fraction.
 _STIX_TIMESTAMP = re.compile(r"^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d+))?Z$")
-_EPOCH_ORDINAL = datetime(1970, 1, 1, tzinfo=UTC).toordinal()
+
+
+_DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
+
+
+def _days_from_civil(year: int, month: int, day: int) -> int:
+    """Days since 1970-01-01 (Howard Hinnant's algorithm): integer maths, no datetime."""
+    year -= month <= 2
+    era = year // 400
+    year_of_era = year - era * 400
+    day_of_year = (153 * (month + (-3 if month > 2 else 9)) + 2) // 5 + day - 1
+    day_of_era = year_of_era * 365 + year_of_era // 4 - year_of_era // 100 + day_of_year
+    return era * 146_097 + day_of_era - 719_468
 
 
 def parse_timestamp_us(text: str) -> int:
     """Parse a STIX timestamp (``2016-05-12T08:17:27.000Z``) into epoch microseconds.
+
+    Ingest parses two or three timestamps per object, so this avoids ``datetime``.
 
     Raises:
         ValueError: when ``text`` is not a valid STIX timestamp; the message says why.
@@ -34,21 +48,23 @@ def parse_timestamp_us(text: str) -> int:
         raise ValueError(
             f"{text!r} is not a STIX timestamp (expected YYYY-MM-DDTHH:MM:SS[.fraction]Z)"
         )
-    year, month, day, hour, minute, second = (int(g) for g in match.groups()[:6])
-    fraction = match.group(7) or ""
-    try:
+    year_s, month_s, day_s, hour_s, minute_s, second_s, fraction = match.groups()
+    year, month, day = int(year_s), int(month_s), int(day_s)
+    hour, minute, second = int(hour_s), int(minute_s), int(second_s)
+    if not 1 <= month <= 12:
+        raise ValueError(f"{text!r} is not a valid date/time: month must be in 1..12")
+    leap = year % 4 == 0 and (year % 100 != 0 or year % 400 == 0)
+    if not 1 <= day <= _DAYS_IN_MONTH[month - 1] + (month == 2 and leap):
+        raise ValueError(f"{text!r} is not a valid date/time: day is out of range for month")
+    if year == 0 or hour > 23 or minute > 59 or second > 60:
+        raise ValueError(f"{text!r} is not a valid date/time: a field is out of range")
+    if second == 60:
         # Leap second 60 is legal in RFC 3339; fold it onto :59.999999 for ordering.
-        if second == 60:
-            moment = datetime(year, month, day, hour, minute, 59, tzinfo=UTC)
-            micros = 999_999
-        else:
-            moment = datetime(year, month, day, hour, minute, second, tzinfo=UTC)
-            micros = int((fraction + "000000")[:6])
-    except ValueError as exc:
-        raise ValueError(f"{text!r} is not a valid date/time: {exc}") from exc
-    days = moment.toordinal() - _EPOCH_ORDINAL
-    seconds = days * 86_400 + moment.hour * 3600 + moment.minute * 60 + moment.second
-    return seconds * 1_000_000 + micros
+        second, micros = 59, 999_999
+    else:
+        micros = int((fraction + "000000")[:6]) if fraction else 0
+    days = _days_from_civil(year, month, day)
+    return ((days * 24 + hour) * 60 + minute) * 60_000_000 + second * 1_000_000 + micros
 
 
 def format_us(value: int) -> str:
