@@ -169,13 +169,21 @@ def make_store(backend: str, tmp_path: Path, postgres_dsn: str | None) -> Store:
         store.open()
         return store
     dsn = _need_postgres(postgres_dsn)
-    import psycopg
-
     pg = PostgresStore(dsn, pool_size=4)
     pg.open()
-    with psycopg.connect(dsn, autocommit=True) as conn:
-        conn.execute("TRUNCATE objects, collection_clock, statuses")
+    reset_postgres(dsn)
     return pg
+
+
+def reset_postgres(dsn: str) -> None:
+    """Empty every table of a migrated PostgreSQL test database."""
+    import psycopg
+
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(
+            "TRUNCATE objects, collection_clock, statuses, object_recipients, audit_log"
+        )
+        conn.execute("UPDATE audit_head SET seq = 0, hash = %s WHERE id = 1", ("0" * 64,))
 
 
 @pytest.fixture(params=["sqlite", "postgres"])

@@ -30,6 +30,7 @@ __all__ = ["main"]
 EXIT_CONFIG = 3
 EXIT_STORE = 4
 EXIT_INPUT = 5
+EXIT_TAMPERED = 6
 
 
 class ConfigProblem(click.ClickException):
@@ -209,9 +210,18 @@ def import_bundle(
     settings = context.settings()
     collection_id = _collection_id(settings, collection)
     target = next(c for c in settings.collections if c.id == collection_id)
-    writer = organization or (target.can_write[0] if target.can_write else "")
-    if not writer or writer not in {o.key for o in settings.organizations}:
-        raise click.BadParameter("name the writing organisation with --as", param_hint="--as")
+    from kakehashi.policy import Policy
+
+    policy = Policy(settings)
+    writers = [o.key for o in settings.organizations if policy.may_write(o.key, target)]
+    writer = organization or (writers[0] if len(writers) == 1 else "")
+    if not writer:
+        raise click.BadParameter(
+            f"name the writing organisation with --as (one of: {', '.join(writers) or 'none'})",
+            param_hint="--as",
+        )
+    if writer not in writers:
+        raise click.BadParameter(f"{writer!r} may not write to this collection", param_hint="--as")
     try:
         items, _ = split_envelope(bundle.read())
     except InvalidEnvelope as exc:
@@ -237,6 +247,9 @@ def import_bundle(
                         rejected=rejected,
                         status_id=str(uuid.uuid4()),
                         request_us=now_us(),
+                        account="cli",
+                        agreement=target.agreement,
+                        detail="kakehashi import",
                     )
                 )
                 stored += result.stored
@@ -255,29 +268,187 @@ def import_bundle(
 
 @cli.command("export")
 @click.option("--collection", "collection", required=True, help="Collection id or alias.")
+@click.option(
+    "--as",
+    "organization",
+    help="Export what this organisation may receive (the agreement and TLP apply).",
+)
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Export every object regardless of TLP (an operator's backup; recorded in the audit).",
+)
 @click.option("--output", "-o", type=click.File("wb"), default="-", help="File (default: stdout).")
 @pass_context
-def export_bundle(context: Context, collection: str, output: IO[bytes]) -> None:
-    """Write every stored object version of a collection as a STIX 2.1 bundle."""
+def export_bundle(
+    context: Context, collection: str, organization: str | None, everything: bool, output: IO[bytes]
+) -> None:
+    """Write a collection's object versions as a STIX 2.1 bundle.
+
+    Exports obey the same rules as TAXII reads: name the receiving organisation with
+    --as, or take everything with --all. Either way the release is audited.
+    """
+    from kakehashi.audit import AuditAction, AuditEntry
+    from kakehashi.policy import Policy
+    from kakehashi.stix.timestamps import now_us
+    from kakehashi.stix.visibility import Visibility
+
     settings = context.settings()
     collection_id = _collection_id(settings, collection)
+    target = next(c for c in settings.collections if c.id == collection_id)
+    if everything == bool(organization):
+        raise click.UsageError("give exactly one of --as ORGANISATION or --all")
+    if everything:
+        visibility = Visibility.all_objects()
+        receiver = "operator"
+    else:
+        assert organization is not None
+        if organization not in {o.key for o in settings.organizations}:
+            raise click.BadParameter(f"no organisation {organization!r}", param_hint="--as")
+        allowed = Policy(settings).visibility(organization, target)
+        if allowed is None:
+            raise InputProblem(f"{organization} may not read collection {collection_id}")
+        visibility, receiver = allowed, organization
     store = context.store(settings)
+    released: list[tuple[str, str]] = []
     try:
-        total = store.count_objects(collection_id)
+        total = store.count_objects(collection_id, visibility)
         bundle_id = f"bundle--{uuid.uuid4()}"
         output.write(json.dumps({"type": "bundle", "id": bundle_id})[:-1].encode())
         output.write(b',"objects":[')
         with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
-            for index, item in enumerate(store.iter_objects(collection_id)):
+            for index, item in enumerate(store.iter_objects(collection_id, visibility)):
                 if index:
                     output.write(b",")
                 output.write(item.raw.encode("utf-8"))
+                released.append((item.id, item.version))
                 bar.update(1)
         output.write(b"]}\n")
+        output.flush()
+        store.append_audit(
+            AuditEntry(
+                at_us=now_us(),
+                organization=receiver,
+                account="cli",
+                action=AuditAction.EXPORT,
+                collection_id=collection_id,
+                agreement=target.agreement,
+                objects=tuple(released),
+                detail="kakehashi export --all" if everything else "kakehashi export --as",
+            )
+        )
     except HubError as exc:
         raise HubCommandError(exc) from exc
     finally:
         store.close()
+
+
+@cli.group()
+def audit() -> None:
+    """The tamper-evident audit trail: what was written and released, to whom."""
+
+
+@audit.command("verify")
+@pass_context
+def audit_verify(context: Context) -> None:
+    """Check the hash chain; exit 6 and name the first broken record if it was tampered."""
+    from kakehashi.audit import verify_chain
+
+    settings = context.settings()
+    store = context.store(settings)
+    try:
+        count, head, broken = verify_chain(store.audit_records())
+    except HubError as exc:
+        raise HubCommandError(exc) from exc
+    finally:
+        store.close()
+    if broken is not None:
+        click.echo(f"audit chain BROKEN at record {broken.seq}: {broken.reason}", err=True)
+        sys.exit(EXIT_TAMPERED)
+    click.echo(f"audit chain OK: {count} records, head {head}")
+
+
+@audit.command("show")
+@click.option("--org", "organization", help="Only records of this organisation (key).")
+@click.option("--object", "object_id", help="Only records that concern this STIX id.")
+@click.option("--since", help="Only records at or after this time (YYYY-MM-DDTHH:MM:SSZ) or 7d.")
+@click.option(
+    "--action",
+    type=click.Choice(["write", "release", "delete", "export"]),
+    help="Only this kind of record.",
+)
+@click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
+@pass_context
+def audit_show(
+    context: Context,
+    organization: str | None,
+    object_id: str | None,
+    since: str | None,
+    action: str | None,
+    as_json: bool,
+) -> None:
+    """Answer "who received this indicator?" and "what did we release to CERT B last week?"."""
+    from kakehashi.config import parse_duration_s
+    from kakehashi.stix.timestamps import format_us, now_us, parse_timestamp_us
+
+    since_us: int | None = None
+    if since:
+        try:
+            since_us = parse_timestamp_us(since)
+        except ValueError:
+            try:
+                since_us = now_us() - int(parse_duration_s(since) * 1_000_000)
+            except ValueError as exc:
+                raise click.BadParameter(
+                    "give a timestamp like 2026-11-01T00:00:00Z or a duration like 7d",
+                    param_hint="--since",
+                ) from exc
+    settings = context.settings()
+    store = context.store(settings)
+    shown = 0
+    try:
+        for record in store.audit_records(
+            organization=organization, object_id=object_id, since_us=since_us
+        ):
+            entry = record.entry
+            if action and str(entry.action) != action:
+                continue
+            pairs = [p for p in entry.objects if object_id is None or p[0] == object_id]
+            shown += 1
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "seq": record.seq,
+                            "at": format_us(entry.at_us),
+                            "organization": entry.organization,
+                            "account": entry.account,
+                            "action": str(entry.action),
+                            "collection": entry.collection_id,
+                            "agreement": entry.agreement,
+                            "detail": entry.detail,
+                            "objects": [list(p) for p in pairs],
+                        }
+                    )
+                )
+                continue
+            click.echo(
+                f"#{record.seq} {format_us(entry.at_us)} {entry.action:<7} {entry.organization}"
+                f" ({entry.account}) {entry.detail} collection {entry.collection_id}"
+                f"{' agreement ' + entry.agreement if entry.agreement else ''}:"
+                f" {len(pairs)} object version(s)"
+            )
+            for pair_id, version in pairs[:20]:
+                click.echo(f"    {pair_id} {version}")
+            if len(pairs) > 20:
+                click.echo(f"    ... and {len(pairs) - 20} more (use --json for all)")
+    except HubError as exc:
+        raise HubCommandError(exc) from exc
+    finally:
+        store.close()
+    if not as_json:
+        click.echo(f"{shown} record(s)", err=True)
 
 
 def main() -> None:

@@ -18,15 +18,20 @@ from pathlib import Path
 from typing import Any
 
 from kakehashi.errors import ConfigError
+from kakehashi.stix.markings import Tlp
 
 __all__ = [
     "DEFAULT_LISTEN",
+    "DEFAULT_SECTORS",
+    "ROLES",
     "Account",
+    "Agreement",
     "ApiRoot",
     "Collection",
     "Field",
     "HubSettings",
     "Organization",
+    "Party",
     "Settings",
     "load_settings",
     "parse_listen",
@@ -34,6 +39,9 @@ __all__ = [
 ]
 
 DEFAULT_LISTEN = "127.0.0.1:8470"
+#: Documented sector vocabulary; agreements may name others (the vocabulary is free).
+DEFAULT_SECTORS = ("cii", "5g", "iot", "ai", "government", "telecom", "energy", "finance")
+ROLES = ("producer", "consumer", "coordinator")
 _UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 _IDENTITY_ID = re.compile(rf"^identity--{_UUID}$")
 _COLLECTION_ID = re.compile(rf"^{_UUID}$")
@@ -80,12 +88,47 @@ HUB_FIELDS: tuple[Field, ...] = (
         "7d",
         "How long status resources are kept (at least 24h): a number and ms, s, m, h or d.",
     ),
-    Field("default_tlp", str, "amber", "TLP assumed for objects that carry no TLP marking."),
+    Field(
+        "default_tlp",
+        str,
+        "amber",
+        "TLP assumed for objects that carry no TLP marking: clear, green, amber,"
+        " amber+strict or red.",
+    ),
 )
 ORGANIZATION_FIELDS: tuple[Field, ...] = (
     Field("key", str, ..., "Short key used elsewhere in the file, e.g. cert-a."),
     Field("name", str, ..., "Human-readable name."),
     Field("identity", str, ..., "The organisation's STIX identity id (identity--UUID)."),
+    Field(
+        "parent",
+        str,
+        "",
+        "Key of the organisation this one is a constituent of (a CERT's CII operator).",
+    ),
+    Field(
+        "ceiling",
+        str,
+        "",
+        "Highest TLP this organisation may receive; only ever lowers what it would get.",
+    ),
+)
+AGREEMENT_FIELDS: tuple[Field, ...] = (
+    Field("key", str, ..., "Short key collections use to name the agreement."),
+    Field("title", str, ..., "Human-readable title."),
+    Field("description", str, "", "What the agreement covers."),
+    Field(
+        "sectors",
+        list,
+        [],
+        "Sectors covered (free vocabulary; documented: " + ", ".join(DEFAULT_SECTORS) + ").",
+    ),
+    Field("parties", list, ..., "The parties: [[agreements.parties]] tables."),
+)
+PARTY_FIELDS: tuple[Field, ...] = (
+    Field("organization", str, ..., "Key of the organisation that is a party."),
+    Field("roles", list, ..., "Any of producer, consumer, coordinator."),
+    Field("ceiling", str, "amber", "Highest TLP the party (and its constituents) may receive."),
 )
 ACCOUNT_FIELDS: tuple[Field, ...] = (
     Field("username", str, ..., "Login name (HTTP Basic user)."),
@@ -110,6 +153,13 @@ COLLECTION_FIELDS: tuple[Field, ...] = (
     Field("alias", str, "", "Optional short name, unique within the API root."),
     Field("can_read", list, [], "Keys of the organisations that may read."),
     Field("can_write", list, [], "Keys of the organisations that may write."),
+    Field(
+        "agreement",
+        str,
+        "",
+        "Key of the agreement whose roles decide who reads and writes (instead of"
+        " can_read/can_write).",
+    ),
 )
 
 
@@ -123,7 +173,7 @@ class HubSettings:
     max_content_length: int = 10 * 1024 * 1024
     max_page_size: int = 1000
     status_retention_s: float = 7 * 86400.0
-    default_tlp: str = "amber"
+    default_tlp: Tlp = Tlp.AMBER
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,6 +181,27 @@ class Organization:
     key: str
     name: str
     identity: str
+    parent: str = ""
+    ceiling: Tlp | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Party:
+    organization: str
+    roles: frozenset[str]
+    ceiling: Tlp = Tlp.AMBER
+
+
+@dataclass(frozen=True, slots=True)
+class Agreement:
+    key: str
+    title: str
+    parties: tuple[Party, ...]
+    description: str = ""
+    sectors: tuple[str, ...] = ()
+
+    def party(self, organization: str) -> Party | None:
+        return next((p for p in self.parties if p.organization == organization), None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +227,7 @@ class Collection:
     alias: str = ""
     can_read: tuple[str, ...] = ()
     can_write: tuple[str, ...] = ()
+    agreement: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,11 +243,15 @@ class Settings:
     accounts: tuple[Account, ...] = ()
     api_roots: tuple[ApiRoot, ...] = ()
     collections: tuple[Collection, ...] = ()
+    agreements: tuple[Agreement, ...] = ()
     base_dir: Path = Path()
     source: str = ""
 
     def organization(self, key: str) -> Organization:
         return next(o for o in self.organizations if o.key == key)
+
+    def agreement(self, key: str) -> Agreement:
+        return next(a for a in self.agreements if a.key == key)
 
     def collections_of(self, api_root: str) -> tuple[Collection, ...]:
         return tuple(c for c in self.collections if c.api_root == api_root)
@@ -364,7 +440,7 @@ def parse_settings(
         line = getattr(exc, "lineno", None)
         raise ConfigError(f"not valid TOML: {exc}", line=line, path=source) from exc
     reader = _Reader(text, source)
-    known_sections = {"hub", "organizations", "accounts", "api_roots", "collections"}
+    known_sections = {"hub", "organizations", "accounts", "api_roots", "collections", "agreements"}
     for name in data:
         if name not in known_sections:
             allowed = ", ".join(sorted(known_sections))
@@ -393,6 +469,7 @@ def parse_settings(
             raise reader.error("must be a positive integer", ["hub", key])
     if not hub["database"].startswith(("sqlite:///", "postgresql://", "postgres://")):
         raise reader.error("must start with sqlite:/// or postgresql://", ["hub", "database"])
+    default_tlp = _tlp(reader, hub["default_tlp"], ["hub", "default_tlp"])
     hub_settings = HubSettings(
         title=hub["title"],
         description=hub["description"],
@@ -402,7 +479,7 @@ def parse_settings(
         max_content_length=hub["max_content_length"],
         max_page_size=hub["max_page_size"],
         status_retention_s=retention_s,
-        default_tlp=hub["default_tlp"],
+        default_tlp=default_tlp,
     )
 
     orgs = [
@@ -422,6 +499,7 @@ def parse_settings(
     _check_unique(reader, orgs, "key", "organizations")
     _check_unique(reader, orgs, "identity", "organizations")
     org_keys = {o["key"] for o in orgs}
+    organizations = _organizations(reader, orgs, org_keys)
 
     accounts = [
         reader.table(raw, ACCOUNT_FIELDS, ["accounts", i])
@@ -456,6 +534,9 @@ def parse_settings(
     _check_unique(reader, roots, "name", "api_roots")
     root_names = {r["name"] for r in roots}
 
+    agreements = _agreements(reader, data, org_keys)
+    agreement_keys = {a.key for a in agreements}
+
     collections = [
         reader.table(raw, COLLECTION_FIELDS, ["collections", i])
         for i, raw in enumerate(reader.array(data, "collections"))
@@ -472,13 +553,24 @@ def parse_settings(
             for member in coll[key]:
                 if not isinstance(member, str) or member not in org_keys:
                     raise reader.error(f"names unknown organisation {member!r}", [*path, key])
+        if coll["agreement"]:
+            if coll["can_read"] or coll["can_write"]:
+                raise reader.error(
+                    "a collection follows either an agreement or can_read/can_write, not both",
+                    [*path, "agreement"],
+                )
+            if coll["agreement"] not in agreement_keys:
+                raise reader.error(
+                    f"names unknown agreement {coll['agreement']!r}", [*path, "agreement"]
+                )
     _check_unique(reader, collections, "id", "collections")
     aliases = [{"alias": f"{c['api_root']}/{c['alias']}"} for c in collections if c["alias"]]
     _check_unique(reader, aliases, "alias", "collections")
 
     return Settings(
         hub=hub_settings,
-        organizations=tuple(Organization(**o) for o in orgs),
+        organizations=organizations,
+        agreements=agreements,
         accounts=tuple(Account(**a) for a in accounts),
         api_roots=tuple(ApiRoot(**r) for r in roots),
         collections=tuple(
@@ -494,6 +586,108 @@ def parse_settings(
         base_dir=base_dir or Path(),
         source=source,
     )
+
+
+def _tlp(reader: _Reader, text: str, path: Sequence[str | int]) -> Tlp:
+    try:
+        return Tlp.parse(text)
+    except ValueError as exc:
+        raise reader.error(str(exc), path) from exc
+
+
+def _organizations(
+    reader: _Reader, orgs: list[dict[str, Any]], org_keys: set[str]
+) -> tuple[Organization, ...]:
+    parents: dict[str, str] = {}
+    result: list[Organization] = []
+    for i, org in enumerate(orgs):
+        path: list[str | int] = ["organizations", i]
+        if org["parent"]:
+            if org["parent"] not in org_keys:
+                raise reader.error(
+                    f"names unknown organisation {org['parent']!r}", [*path, "parent"]
+                )
+            parents[org["key"]] = org["parent"]
+        ceiling = _tlp(reader, org["ceiling"], [*path, "ceiling"]) if org["ceiling"] else None
+        result.append(
+            Organization(
+                key=org["key"],
+                name=org["name"],
+                identity=org["identity"],
+                parent=org["parent"],
+                ceiling=ceiling,
+            )
+        )
+    for i, org in enumerate(orgs):
+        seen = [org["key"]]
+        current = org["key"]
+        while current in parents:
+            current = parents[current]
+            if current in seen:
+                chain = " -> ".join([*seen, current])
+                raise reader.error(
+                    f"parent chain is circular: {chain}", ["organizations", i, "parent"]
+                )
+            seen.append(current)
+    return tuple(result)
+
+
+def _agreements(
+    reader: _Reader, data: Mapping[str, Any], org_keys: set[str]
+) -> tuple[Agreement, ...]:
+    raws = [
+        reader.table(raw, AGREEMENT_FIELDS, ["agreements", i])
+        for i, raw in enumerate(reader.array(data, "agreements"))
+    ]
+    _check_unique(reader, raws, "key", "agreements")
+    result: list[Agreement] = []
+    for i, raw in enumerate(raws):
+        path: list[str | int] = ["agreements", i]
+        if not _KEY.match(raw["key"]):
+            raise reader.error("must be lower-case letters, digits, '-' or '_'", [*path, "key"])
+        for sector in raw["sectors"]:
+            if not isinstance(sector, str) or not sector.strip():
+                raise reader.error("must be a list of non-empty strings", [*path, "sectors"])
+        if not raw["parties"]:
+            raise reader.error("an agreement needs at least one party", [*path, "parties"])
+        parties_raw = [
+            reader.table(p, PARTY_FIELDS, [*path, "parties", j])
+            for j, p in enumerate(raw["parties"])
+        ]
+        _check_unique(reader, parties_raw, "organization", f"agreements[{i}].parties")
+        parties: list[Party] = []
+        for j, party in enumerate(parties_raw):
+            ppath: list[str | int] = [*path, "parties", j]
+            if party["organization"] not in org_keys:
+                raise reader.error(
+                    f"names unknown organisation {party['organization']!r}",
+                    [*ppath, "organization"],
+                )
+            roles = party["roles"]
+            if not roles:
+                raise reader.error("a party needs at least one role", [*ppath, "roles"])
+            for role in roles:
+                if role not in ROLES:
+                    raise reader.error(
+                        f"unknown role {role!r} (roles: {', '.join(ROLES)})", [*ppath, "roles"]
+                    )
+            parties.append(
+                Party(
+                    organization=party["organization"],
+                    roles=frozenset(roles),
+                    ceiling=_tlp(reader, party["ceiling"], [*ppath, "ceiling"]),
+                )
+            )
+        result.append(
+            Agreement(
+                key=raw["key"],
+                title=raw["title"],
+                description=raw["description"],
+                sectors=tuple(s.strip().lower() for s in raw["sectors"]),
+                parties=tuple(parties),
+            )
+        )
+    return tuple(result)
 
 
 def load_settings(path: Path, *, environ: Mapping[str, str] | None = None) -> Settings:

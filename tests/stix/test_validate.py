@@ -21,6 +21,7 @@ from hypothesis import strategies as st
 
 from kakehashi.errors import StixValidationError
 from kakehashi.stix import validate as validate_module
+from kakehashi.stix.markings import Tlp
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.validate import validate_object
 
@@ -271,8 +272,15 @@ def test_stix2_domain_objects_pass_with_their_envelope(make: Factory) -> None:
         created_by_ref=value.get("created_by_ref", ""),
         marking_refs=tuple(value.get("object_marking_refs", [])),
         raw=raw,
+        tlp=Tlp.GREEN if TLP_GREEN in _all_marking_refs(value) else None,
+        tlp_refs=frozenset({TLP_GREEN} & _all_marking_refs(value)),
     )
     assert result.raw is raw
+
+
+def _all_marking_refs(value: dict[str, Any]) -> set[str]:
+    granular = {g["marking_ref"] for g in value.get("granular_markings", []) if "marking_ref" in g}
+    return set(value.get("object_marking_refs", [])) | granular
 
 
 @pytest.mark.parametrize("make", OBSERVABLE_FACTORIES)
@@ -295,6 +303,7 @@ def test_stix2_tlp_markings_pass_versioned_by_created(marking: Any) -> None:
 
     assert (result.type, result.version) == ("marking-definition", "2017-01-20T00:00:00.000Z")
     assert result.version_us == _micros("2017-01-20T00:00:00.000Z")
+    assert result.tlp is Tlp.CLEAR  # the TLP definitions themselves are public
 
 
 def test_stix2_statement_marking_passes() -> None:

@@ -23,6 +23,7 @@ from kakehashi.api.auth import Authenticator
 from kakehashi.api.errors import TAXII_MEDIA_TYPE, PayloadTooLarge, taxii_json
 from kakehashi.api.negotiation import check_accept, check_content_type
 from kakehashi.api.params import encode_next, parse_query
+from kakehashi.audit import AuditAction, AuditEntry
 from kakehashi.config import Account, ApiRoot, Collection, Settings
 from kakehashi.errors import (
     InvalidRequest,
@@ -30,11 +31,13 @@ from kakehashi.errors import (
     PermissionDenied,
     StixValidationError,
 )
-from kakehashi.policy import Access, collection_access
-from kakehashi.stix.envelope import split_envelope
+from kakehashi.policy import Access, Policy
+from kakehashi.stix.envelope import RawObject, split_envelope
+from kakehashi.stix.markings import TLP_IDS, claims_tlp, definition_objects, is_tlp_definition
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import format_us, now_us
 from kakehashi.stix.validate import validate_object
+from kakehashi.stix.visibility import Visibility
 from kakehashi.store import (
     STIX_MEDIA_TYPE,
     ObjectQuery,
@@ -116,6 +119,11 @@ class TaxiiApi:
         self.store = store
         self._validate = validate
         self._auth = Authenticator(settings.accounts)
+        self.policy = Policy(settings)
+        self._definitions = {
+            obj["id"]: validate_object(obj, json.dumps(obj, separators=(",", ":")))
+            for obj in definition_objects(set(TLP_IDS), recipients=True)
+        }
         self._roots = {r.name: r for r in settings.api_roots}
         self._collections: dict[tuple[str, str], Collection] = {}
         for c in settings.collections:
@@ -145,7 +153,7 @@ class TaxiiApi:
         root = self._root(request)
         collection = self._collections.get((root.name, request.path_params["collection_id"]))
         access = (
-            collection_access(account.organization, collection)
+            self.policy.access(account.organization, collection)
             if collection is not None
             else Access(can_read=False, can_write=False)
         )
@@ -157,6 +165,56 @@ class TaxiiApi:
         if write and not access.can_write:
             raise PermissionDenied("your organisation may not write to this collection")
         return collection
+
+    def _visibility(self, account: Account, collection: Collection) -> Visibility:
+        visibility = self.policy.visibility(account.organization, collection)
+        if visibility is None:  # _collection(read=True) has already refused; never reached
+            raise PermissionDenied("your organisation may not read this collection")
+        return visibility
+
+    def _released(self, account: Account, collection: Collection, page: Page, detail: str) -> Page:
+        """Record what a response is about to release; nothing leaves unrecorded."""
+        if page.items:
+            self.store.append_audit(
+                AuditEntry(
+                    at_us=now_us(),
+                    organization=account.organization,
+                    account=account.username,
+                    action=AuditAction.RELEASE,
+                    collection_id=collection.id,
+                    agreement=collection.agreement,
+                    objects=tuple((item.id, item.version) for item in page.items),
+                    detail=detail,
+                )
+            )
+        return page
+
+    def _read(
+        self,
+        account: Account,
+        collection: Collection,
+        detail: str,
+        read: Callable[[Visibility], Page],
+    ) -> Page:
+        """Run one read under the viewer's visibility and audit what it releases."""
+        page = read(self._visibility(account, collection))
+        return self._released(account, collection, page, detail)
+
+    def _read_one(
+        self,
+        account: Account,
+        collection: Collection,
+        object_id: str,
+        detail: str,
+        read: Callable[[Visibility], Page],
+    ) -> Page:
+        """A read of one object: 404 unless some version of it is visible."""
+        visibility = self._visibility(account, collection)
+        page = read(visibility)
+        if not page.items and not self.store.object_exists(collection.id, object_id, visibility):
+            # The same answer whether the object does not exist or may not be seen.
+            raise NotFound("no such object in this collection")
+        return self._released(account, collection, page, detail)
 
     def _query(self, request: Request) -> ObjectQuery:
         params: dict[str, list[str]] = {}
@@ -173,7 +231,7 @@ class TaxiiApi:
             root.name
             for root in self.settings.api_roots
             if any(
-                collection_access(account.organization, c).visible
+                self.policy.access(account.organization, c).visible
                 for c in self.settings.collections_of(root.name)
             )
         ] or [root.name for root in self.settings.api_roots]
@@ -230,7 +288,7 @@ class TaxiiApi:
         root = self._root(request)
         listed = []
         for collection in self.settings.collections_of(root.name):
-            access = collection_access(account.organization, collection)
+            access = self.policy.access(account.organization, collection)
             if access.visible:
                 listed.append(self._collection_resource(collection, access))
         return taxii_json({"collections": listed} if listed else {})
@@ -238,14 +296,20 @@ class TaxiiApi:
     async def collection(self, request: Request) -> Response:
         account = self._begin(request)
         collection = self._collection(request, account)
-        access = collection_access(account.organization, collection)
+        access = self.policy.access(account.organization, collection)
         return taxii_json(self._collection_resource(collection, access))
 
     async def manifest(self, request: Request) -> Response:
         account = self._begin(request)
         collection = self._collection(request, account, read=True)
         query = self._query(request)
-        page = await run_in_threadpool(self.store.manifest, collection.id, query)
+        page = await run_in_threadpool(
+            self._read,
+            account,
+            collection,
+            "GET manifest",
+            lambda visibility: self.store.manifest(collection.id, query, visibility),
+        )
         body = _paging_members(page)
         if page.items:
             body["objects"] = [
@@ -263,7 +327,13 @@ class TaxiiApi:
         account = self._begin(request)
         collection = self._collection(request, account, read=True)
         query = self._query(request)
-        page = await run_in_threadpool(self.store.get_objects, collection.id, query)
+        page = await run_in_threadpool(
+            self._read,
+            account,
+            collection,
+            "GET objects",
+            lambda visibility: self.store.get_objects(collection.id, query, visibility),
+        )
         return _envelope(page)
 
     async def add_objects(self, request: Request) -> Response:
@@ -279,13 +349,15 @@ class TaxiiApi:
         self, collection: Collection, account: Account, body: bytes, request_us: int
     ) -> dict[str, object]:
         raw_objects, _ = split_envelope(body)
-        accepted: list[ObjectVersion] = []
-        rejected: list[StatusDetail] = []
-        for index, item in enumerate(raw_objects):
-            try:
-                accepted.append(self._validate(item.value, item.raw))
-            except StixValidationError as exc:
-                rejected.append(_rejected(index, item.value, exc))
+        accepted, rejected = self._check_objects(collection, account, raw_objects)
+        used_markings: set[str] = set()
+        for obj in accepted:
+            used_markings |= obj.tlp_refs
+        needs_recipients = any(obj.recipients for obj in accepted)
+        definitions = [
+            self._definitions[d["id"]]
+            for d in definition_objects(used_markings, recipients=needs_recipients)
+        ]
         result = self.store.add_objects(
             WriteRequest(
                 collection_id=collection.id,
@@ -294,6 +366,10 @@ class TaxiiApi:
                 rejected=rejected,
                 status_id=str(uuid.uuid4()),
                 request_us=request_us,
+                definitions=definitions,
+                account=account.username,
+                agreement=collection.agreement,
+                detail="POST objects",
             )
         )
         status = result.status
@@ -306,6 +382,56 @@ class TaxiiApi:
             len(status.failures),
         )
         return status.to_json()
+
+    def _check_objects(
+        self, collection: Collection, account: Account, raw_objects: list[RawObject]
+    ) -> tuple[list[ObjectVersion], list[StatusDetail]]:
+        """Validate each object and apply the write rules; failures are per object."""
+        # Marking definitions in this envelope that pretend to be TLP: objects that lean
+        # on them are refused too, not silently treated as unmarked.
+        impostors = {
+            item.value["id"]
+            for item in raw_objects
+            if isinstance(item.value, dict)
+            and item.value.get("type") == "marking-definition"
+            and isinstance(item.value.get("id"), str)
+            and not is_tlp_definition(item.value["id"])
+            and claims_tlp(item.value)
+        }
+        accepted: list[ObjectVersion] = []
+        rejected: list[StatusDetail] = []
+        for index, item in enumerate(raw_objects):
+            try:
+                obj = self._validate(item.value, item.raw)
+                self._check_write_rules(collection, account, obj, impostors)
+            except StixValidationError as exc:
+                rejected.append(_rejected(index, item.value, exc))
+                continue
+            accepted.append(obj)
+        return accepted, rejected
+
+    def _check_write_rules(
+        self, collection: Collection, account: Account, obj: ObjectVersion, impostors: set[str]
+    ) -> None:
+        if obj.created_by_ref and not self.policy.may_claim(
+            account.organization, collection, obj.created_by_ref
+        ):
+            own = self.settings.organization(account.organization).identity
+            raise StixValidationError(
+                f"{obj.id}: 'created_by_ref' is {obj.created_by_ref} but your organisation"
+                f" writes as {own}; only an agreement's coordinator may post on behalf of"
+                " another party",
+                object_id=obj.id,
+                prop="created_by_ref",
+            )
+        fake = impostors.intersection(obj.marking_refs)
+        if fake:
+            raise StixValidationError(
+                f"{obj.id}: references {sorted(fake)[0]}, which claims to be TLP but is not an"
+                " OASIS TLP marking definition",
+                object_id=obj.id,
+                prop="object_marking_refs",
+            )
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -333,11 +459,14 @@ class TaxiiApi:
         collection = self._collection(request, account, read=True)
         object_id = request.path_params["object_id"]
         query = self._query(request)
-        page = await run_in_threadpool(self.store.get_object, collection.id, object_id, query)
-        if not page.items and not await run_in_threadpool(
-            self.store.object_exists, collection.id, object_id
-        ):
-            raise NotFound("no such object in this collection")
+        page = await run_in_threadpool(
+            self._read_one,
+            account,
+            collection,
+            object_id,
+            "GET object",
+            lambda visibility: self.store.get_object(collection.id, object_id, query, visibility),
+        )
         return _envelope(page)
 
     async def delete_object(self, request: Request) -> Response:
@@ -352,9 +481,7 @@ class TaxiiApi:
                 versions=VersionSelector.every(),
                 spec_versions=query.spec_versions,
             )
-        deleted = await run_in_threadpool(self.store.delete_object, collection.id, object_id, query)
-        if not deleted:
-            raise NotFound("no such object (or version) in this collection")
+        deleted = await run_in_threadpool(self._delete, account, collection, object_id, query)
         log.info(
             "deleted %d versions of %s from %s for %s",
             deleted,
@@ -364,16 +491,41 @@ class TaxiiApi:
         )
         return Response(b"", media_type=TAXII_MEDIA_TYPE)
 
+    def _delete(
+        self, account: Account, collection: Collection, object_id: str, query: ObjectQuery
+    ) -> int:
+        visibility = self._visibility(account, collection)
+        if not self.store.object_exists(collection.id, object_id, visibility):
+            raise NotFound("no such object in this collection")
+        deleted = self.store.delete_object(
+            collection.id,
+            object_id,
+            query,
+            visibility,
+            author=account.organization,
+            account=account.username,
+            agreement=collection.agreement,
+        )
+        if not deleted:
+            raise PermissionDenied(
+                "your organisation wrote no version of this object that matches; only the"
+                " author's organisation may delete"
+            )
+        return deleted
+
     async def versions(self, request: Request) -> Response:
         account = self._begin(request)
         collection = self._collection(request, account, read=True)
         object_id = request.path_params["object_id"]
         query = self._query(request)
-        page = await run_in_threadpool(self.store.versions, collection.id, object_id, query)
-        if not page.items and not await run_in_threadpool(
-            self.store.object_exists, collection.id, object_id
-        ):
-            raise NotFound("no such object in this collection")
+        page = await run_in_threadpool(
+            self._read_one,
+            account,
+            collection,
+            object_id,
+            "GET versions",
+            lambda visibility: self.store.versions(collection.id, object_id, query, visibility),
+        )
         body = _paging_members(page)
         if page.items:
             body["versions"] = [item.version for item in page.items]

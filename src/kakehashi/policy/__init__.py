@@ -1,5 +1,6 @@
 """Who may see and write what. Pure functions over the settings; no I/O."""
 
-from kakehashi.policy.access import Access, collection_access
+from kakehashi.policy.access import Access
+from kakehashi.policy.sharing import Policy, Reader
 
-__all__ = ["Access", "collection_access"]
+__all__ = ["Access", "Policy", "Reader"]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from kakehashi.stix.markings import Tlp
+
 __all__ = ["ObjectVersion"]
 
 
@@ -26,6 +28,9 @@ class ObjectVersion:
         created_by_ref: the identity that claims authorship, or ``""``.
         marking_refs: the ids in ``object_marking_refs``, in order.
         raw: the object's JSON text, byte for byte as it appeared in the envelope.
+        tlp: the TLP level governing the object, ``None`` when unmarked.
+        tlp_refs: the official TLP marking definitions it references.
+        recipients: identity ids named by the TLP:RED recipients extension.
     """
 
     id: str
@@ -36,3 +41,6 @@ class ObjectVersion:
     created_by_ref: str
     marking_refs: tuple[str, ...]
     raw: str
+    tlp: Tlp | None = None
+    tlp_refs: frozenset[str] = frozenset()
+    recipients: tuple[str, ...] = ()

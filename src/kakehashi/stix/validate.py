@@ -44,6 +44,7 @@ from enum import Enum
 from typing import Any
 
 from kakehashi.errors import StixValidationError
+from kakehashi.stix.markings import TLP_IDS, Tlp, read_markings
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import parse_timestamp_us
 
@@ -782,6 +783,7 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
         version, version_us = obj["created"], stamps["created"]
     else:
         version, version_us = "", 0
+    marks = read_markings(obj, object_id)
     return ObjectVersion(
         id=object_id,
         type=type_,
@@ -791,4 +793,7 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
         created_by_ref=obj.get("created_by_ref", ""),
         marking_refs=tuple(obj.get("object_marking_refs", ())),
         raw=raw,
+        tlp=Tlp.CLEAR if object_id in TLP_IDS else marks.tlp,
+        tlp_refs=marks.tlp_refs,
+        recipients=marks.recipients,
     )

@@ -12,8 +12,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from kakehashi.audit import AuditEntry, AuditRecord
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import format_us
+from kakehashi.stix.visibility import Visibility
 
 __all__ = [
     "STIX_MEDIA_TYPE",
@@ -181,6 +183,11 @@ class WriteRequest:
         rejected: failures found before storage (validation), kept in the status.
         status_id: the id of the status resource to create with the write.
         request_us: when the request arrived.
+        definitions: marking and extension definitions the objects rely on, stored first
+            (once per collection) so that they resolve for every reader.
+        account: the account that wrote (for the audit record).
+        agreement: the collection's agreement (for the audit record).
+        detail: the endpoint or command (for the audit record).
     """
 
     collection_id: str
@@ -189,6 +196,10 @@ class WriteRequest:
     rejected: Sequence[StatusDetail]
     status_id: str
     request_us: int
+    definitions: Sequence[ObjectVersion] = ()
+    account: str = ""
+    agreement: str = ""
+    detail: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -200,7 +211,10 @@ class AddResult:
 
 
 class Store(Protocol):
-    """The one storage interface; every method is blocking and thread-safe."""
+    """The one storage interface; every method is blocking and thread-safe.
+
+    Every read takes the viewer's :class:`Visibility` and applies it inside its query.
+    """
 
     def open(self) -> None:
         """Connect and bring the schema up to date (idempotent)."""
@@ -209,36 +223,69 @@ class Store(Protocol):
         """Release connections; the store may not be used afterwards."""
 
     def add_objects(self, request: WriteRequest) -> AddResult:
-        """Store an envelope's objects and its status resource in one durable transaction.
+        """Store an envelope's objects, its status resource and its audit record in one
+        durable transaction.
 
         Each object gets a ``date_added`` strictly greater than any before it in the
         collection. Re-posting an identical version is a success that stores nothing; a
-        different object under an existing id and version is a failure.
+        different object under an id and version the same author already stored is a
+        failure.
         """
 
-    def get_objects(self, collection_id: str, query: ObjectQuery) -> Page:
-        """Object versions matching ``query`` in ``date_added`` order, one page."""
+    def get_objects(self, collection_id: str, query: ObjectQuery, visibility: Visibility) -> Page:
+        """Visible object versions matching ``query`` in ``date_added`` order, one page."""
 
-    def get_object(self, collection_id: str, object_id: str, query: ObjectQuery) -> Page:
-        """Versions of one object matching ``query``, one page."""
+    def get_object(
+        self, collection_id: str, object_id: str, query: ObjectQuery, visibility: Visibility
+    ) -> Page:
+        """Visible versions of one object matching ``query``, one page."""
 
-    def manifest(self, collection_id: str, query: ObjectQuery) -> Page:
+    def manifest(self, collection_id: str, query: ObjectQuery, visibility: Visibility) -> Page:
         """Like :meth:`get_objects` without the JSON text (``raw`` is empty)."""
 
-    def iter_objects(self, collection_id: str, batch: int = 1000) -> Iterator[StoredVersion]:
-        """Every stored version of a collection in ``date_added`` order (for export)."""
+    def versions(
+        self, collection_id: str, object_id: str, query: ObjectQuery, visibility: Visibility
+    ) -> Page:
+        """All visible versions of one object (``query.versions`` is ignored), one page."""
 
-    def versions(self, collection_id: str, object_id: str, query: ObjectQuery) -> Page:
-        """All versions of one object (``query.versions`` is ignored), one page."""
+    def iter_objects(
+        self, collection_id: str, visibility: Visibility, batch: int = 1000
+    ) -> Iterator[StoredVersion]:
+        """Every visible stored version of a collection in ``date_added`` order."""
 
-    def object_exists(self, collection_id: str, object_id: str) -> bool:
-        """Whether any version of ``object_id`` is stored in the collection."""
+    def object_exists(self, collection_id: str, object_id: str, visibility: Visibility) -> bool:
+        """Whether any version of ``object_id`` in the collection is visible."""
 
-    def delete_object(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
-        """Delete the versions of one object that match ``query``; return how many."""
+    def delete_object(
+        self,
+        collection_id: str,
+        object_id: str,
+        query: ObjectQuery,
+        visibility: Visibility,
+        *,
+        author: str,
+        account: str = "",
+        agreement: str = "",
+    ) -> int:
+        """Delete the visible versions of one object that match ``query`` and that
+        ``author`` wrote, with an audit record; return how many."""
 
     def get_status(self, status_id: str) -> Status | None:
         """A status resource by id, or ``None``."""
 
-    def count_objects(self, collection_id: str) -> int:
-        """How many object versions the collection holds."""
+    def count_objects(self, collection_id: str, visibility: Visibility) -> int:
+        """How many visible object versions the collection holds."""
+
+    def append_audit(self, entry: AuditEntry) -> AuditRecord:
+        """Append one record to the audit chain."""
+
+    def audit_records(
+        self,
+        *,
+        organization: str | None = None,
+        object_id: str | None = None,
+        since_us: int | None = None,
+        after_seq: int = 0,
+        batch: int = 1000,
+    ) -> Iterator[AuditRecord]:
+        """Audit records in chain order, optionally filtered."""

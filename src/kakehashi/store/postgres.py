@@ -54,12 +54,16 @@ def _translated() -> Iterator[None]:
 
 
 class PostgresStore(SqlStore):
+    _lock_suffix = " FOR UPDATE"
+
     """A store in a PostgreSQL database.
 
     Args:
         dsn: a libpq connection string or URL; never logged (it may hold a password).
         pool_size: the most connections this process opens.
     """
+
+    _lock_suffix = " FOR UPDATE"
 
     def __init__(
         self,
@@ -131,3 +135,15 @@ class PostgresStore(SqlStore):
                 (collection_id,),
             )
             yield cur, int(cur.fetchone()[0])
+
+    @contextmanager
+    def _audit_write(self) -> Iterator[Cursor]:
+        with (
+            _translated(),
+            self._connection() as conn,
+            conn.transaction(),
+            conn.cursor() as raw_cursor,
+        ):
+            # A release record need not wait for the disk; see SqlStore._audit_write.
+            raw_cursor.execute("SET LOCAL synchronous_commit TO OFF")
+            yield _QmarkCursor(raw_cursor)

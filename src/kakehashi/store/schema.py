@@ -21,10 +21,19 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             version_us {bigint} NOT NULL,
             created_by_ref TEXT NOT NULL,
             author TEXT NOT NULL,
+            tlp INTEGER,
             raw TEXT NOT NULL,
             PRIMARY KEY (collection_id, date_added_us)
         )""",
-        "CREATE UNIQUE INDEX objects_by_version ON objects (collection_id, id, version_us)",
+        # Unique per author: a version another organisation cannot see must not make this
+        # one's write fail ("already exists" would reveal it).
+        "CREATE UNIQUE INDEX objects_by_version ON objects (collection_id, id, version_us, author)",
+        """CREATE TABLE object_recipients (
+            collection_id TEXT NOT NULL,
+            date_added_us {bigint} NOT NULL,
+            identity TEXT NOT NULL,
+            PRIMARY KEY (collection_id, date_added_us, identity)
+        )""",
         "CREATE INDEX objects_by_type ON objects (collection_id, type, date_added_us)",
         """CREATE TABLE collection_clock (
             collection_id TEXT PRIMARY KEY,
@@ -37,6 +46,27 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             body TEXT NOT NULL
         )""",
         "CREATE INDEX statuses_by_age ON statuses (created_us)",
+        # Append-only, hash-chained (kakehashi.audit); audit_head serialises appends.
+        """CREATE TABLE audit_log (
+            seq {bigint} PRIMARY KEY,
+            at_us {bigint} NOT NULL,
+            organization TEXT NOT NULL,
+            account TEXT NOT NULL,
+            action TEXT NOT NULL,
+            collection_id TEXT NOT NULL,
+            agreement TEXT NOT NULL,
+            objects TEXT NOT NULL,
+            detail TEXT NOT NULL,
+            prev_hash TEXT NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "CREATE INDEX audit_by_organization ON audit_log (organization, at_us)",
+        """CREATE TABLE audit_head (
+            id INTEGER PRIMARY KEY,
+            seq {bigint} NOT NULL,
+            hash TEXT NOT NULL
+        )""",
+        "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')",
     ),
 )
 

@@ -1,9 +1,10 @@
-"""The SQL shared by both backends: schema, the write transaction, TAXII reads.
+"""The SQL shared by both backends: the write transaction, TAXII reads, the audit chain.
 
 Backends differ only in how they connect, lock and spell a few types; the queries are
 written once here with ``?`` placeholders (the PostgreSQL backend rewrites them).
-Every read is a single statement, so a page, its ``more`` flag and its headers always
-come from the same snapshot.
+Every read is a single statement with the viewer's :class:`Visibility` inside its WHERE
+clause, so a page, its ``more`` flag, its headers and a 404 all come from the same
+filtered snapshot.
 """
 
 from __future__ import annotations
@@ -15,8 +16,11 @@ from contextlib import AbstractContextManager
 from dataclasses import replace
 from typing import Any, Protocol
 
+from kakehashi.audit import AuditAction, AuditEntry, AuditRecord, chain_hash
+from kakehashi.stix.markings import Tlp
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import format_us, now_us
+from kakehashi.stix.visibility import Visibility
 from kakehashi.store.base import (
     AddResult,
     ObjectQuery,
@@ -28,11 +32,13 @@ from kakehashi.store.base import (
     WriteRequest,
 )
 
-__all__ = ["Cursor", "SqlStore"]
+__all__ = ["DEFAULT_STATUS_RETENTION_US", "Cursor", "SqlStore", "visibility_sql"]
 
 # How long status resources are kept; TAXII clients poll them shortly after a POST, and the
 # issue asks for at least 24 hours.
 DEFAULT_STATUS_RETENTION_US = 7 * 24 * 3600 * 1_000_000
+# Who "wrote" the marking and extension definitions the hub adds to a collection.
+HUB_AUTHOR = ""
 
 
 class Cursor(Protocol):
@@ -47,6 +53,25 @@ class Cursor(Protocol):
 
 def _placeholders(count: int) -> str:
     return ",".join("?" * count)
+
+
+def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
+    """The predicate that keeps only the rows of ``alias`` the viewer may see."""
+    if visibility.everything:
+        return "1 = 1", []
+    level = f"COALESCE({alias}.tlp, {int(visibility.default_tlp)})"
+    alternatives = [f"{alias}.author = ?", f"{level} <= {int(visibility.open_level)}"]
+    params: list[Any] = [visibility.organization]
+    if visibility.strict:
+        alternatives.append(f"{level} = {int(Tlp.AMBER_STRICT)}")
+    if visibility.red:
+        alternatives.append(
+            f"({level} = {int(Tlp.RED)} AND EXISTS (SELECT 1 FROM object_recipients r"
+            f" WHERE r.collection_id = {alias}.collection_id"
+            f" AND r.date_added_us = {alias}.date_added_us AND r.identity = ?))"
+        )
+        params.append(visibility.identity)
+    return "(" + " OR ".join(alternatives) + ")", params
 
 
 class SqlStore(ABC):
@@ -66,6 +91,12 @@ class SqlStore(ABC):
         """A cursor in a write transaction holding the collection's clock lock, and the
         collection's last ``date_added``; the transaction commits durably on exit."""
 
+    @abstractmethod
+    def _audit_write(self) -> AbstractContextManager[Cursor]:
+        """A cursor in a short transaction for appending release records. It commits
+        without waiting for the disk: a record survives a crash of the hub; the next
+        durable write makes it survive a power cut too."""
+
     # -- writes --------------------------------------------------------------------------
 
     def add_objects(self, request: WriteRequest) -> AddResult:
@@ -74,8 +105,16 @@ class SqlStore(ABC):
         stored = 0
         with self._write(request.collection_id) as (cur, last_added_us):
             next_added = max(now_us(), last_added_us + 1)
+            for definition in request.definitions:
+                outcome = self._insert_one(
+                    cur, request.collection_id, HUB_AUTHOR, definition, next_added
+                )
+                if isinstance(outcome, tuple) and outcome[1]:
+                    next_added += 1
             for obj in request.objects:
-                outcome = self._insert_one(cur, request, obj, next_added)
+                outcome = self._insert_one(
+                    cur, request.collection_id, request.author, obj, next_added
+                )
                 if isinstance(outcome, StatusDetail):
                     failures.append(outcome)
                     continue
@@ -84,7 +123,7 @@ class SqlStore(ABC):
                 if inserted:
                     stored += 1
                     next_added += 1
-            if stored:
+            if next_added - 1 > last_added_us:
                 cur.execute(
                     "UPDATE collection_clock SET last_added_us = ? WHERE collection_id = ?",
                     (next_added - 1, request.collection_id),
@@ -104,24 +143,48 @@ class SqlStore(ABC):
                 "INSERT INTO statuses (id, owner, created_us, body) VALUES (?, ?, ?, ?)",
                 (status.id, status.owner, request.request_us, status.dumps()),
             )
+            if successes:
+                self._append(
+                    cur,
+                    AuditEntry(
+                        at_us=request.request_us,
+                        organization=request.author,
+                        account=request.account,
+                        action=AuditAction.WRITE,
+                        collection_id=request.collection_id,
+                        agreement=request.agreement,
+                        objects=tuple((d.id, d.version) for d in successes),
+                        detail=request.detail,
+                    ),
+                )
         return AddResult(status=status, stored=stored)
 
     def _insert_one(
-        self, cur: Cursor, request: WriteRequest, obj: ObjectVersion, date_added_us: int
+        self,
+        cur: Cursor,
+        collection_id: str,
+        author: str,
+        obj: ObjectVersion,
+        date_added_us: int,
     ) -> tuple[StatusDetail, bool] | StatusDetail:
-        """Insert one version; return (success, inserted?) or a failure."""
+        """Insert one version; return (success, inserted?) or a failure.
+
+        Duplicates are looked for among the same author's versions only, so nothing
+        another organisation stored (and this one may not see) changes the answer.
+        """
         if obj.version_us:
             cur.execute(
-                "SELECT raw FROM objects WHERE collection_id = ? AND id = ? AND version_us = ?",
-                (request.collection_id, obj.id, obj.version_us),
+                "SELECT raw FROM objects WHERE collection_id = ? AND id = ? AND version_us = ?"
+                " AND author = ?",
+                (collection_id, obj.id, obj.version_us, author),
             )
             version_us, version = obj.version_us, obj.version
         else:
             # Unversioned objects (most SCOs): a new text is a new version, dated when added.
             cur.execute(
-                "SELECT raw FROM objects WHERE collection_id = ? AND id = ?"
+                "SELECT raw FROM objects WHERE collection_id = ? AND id = ? AND author = ?"
                 " ORDER BY date_added_us DESC LIMIT 1",
-                (request.collection_id, obj.id),
+                (collection_id, obj.id, author),
             )
             version_us, version = date_added_us, format_us(date_added_us)
         row = cur.fetchone()
@@ -139,10 +202,10 @@ class SqlStore(ABC):
                 )
         cur.execute(
             "INSERT INTO objects (collection_id, date_added_us, id, type, spec_version,"
-            " version, version_us, created_by_ref, author, raw)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " version, version_us, created_by_ref, author, tlp, raw)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
-                request.collection_id,
+                collection_id,
                 date_added_us,
                 obj.id,
                 obj.type,
@@ -150,33 +213,72 @@ class SqlStore(ABC):
                 version,
                 version_us,
                 obj.created_by_ref,
-                request.author,
+                author,
+                None if obj.tlp is None else int(obj.tlp),
                 obj.raw,
             ),
         )
+        for identity in obj.recipients:
+            cur.execute(
+                "INSERT INTO object_recipients (collection_id, date_added_us, identity)"
+                " VALUES (?, ?, ?)",
+                (collection_id, date_added_us, identity),
+            )
         return StatusDetail(obj.id, version), True
 
-    def delete_object(self, collection_id: str, object_id: str, query: ObjectQuery) -> int:
-        where, params = self._where(collection_id, query, object_id=object_id)
+    def delete_object(
+        self,
+        collection_id: str,
+        object_id: str,
+        query: ObjectQuery,
+        visibility: Visibility,
+        *,
+        author: str,
+        account: str = "",
+        agreement: str = "",
+    ) -> int:
+        where, params = self._where(collection_id, query, visibility, object_id=object_id)
         with self._write(collection_id) as (cur, _):
             cur.execute(
-                f"SELECT date_added_us FROM objects o WHERE {where}",
-                params,
+                f"SELECT o.date_added_us, o.version FROM objects o WHERE {where}"
+                " AND o.author = ?",
+                (*params, author),
             )
-            doomed = [row[0] for row in cur.fetchall()]
+            doomed = cur.fetchall()
             for start in range(0, len(doomed), 500):
-                chunk = doomed[start : start + 500]
-                cur.execute(
-                    "DELETE FROM objects WHERE collection_id = ? AND date_added_us IN"
-                    f" ({_placeholders(len(chunk))})",
-                    (collection_id, *chunk),
+                chunk = [row[0] for row in doomed[start : start + 500]]
+                marks = _placeholders(len(chunk))
+                for table in ("objects", "object_recipients"):
+                    cur.execute(
+                        f"DELETE FROM {table} WHERE collection_id = ?"
+                        f" AND date_added_us IN ({marks})",
+                        (collection_id, *chunk),
+                    )
+            if doomed:
+                self._append(
+                    cur,
+                    AuditEntry(
+                        at_us=now_us(),
+                        organization=author,
+                        account=account,
+                        action=AuditAction.DELETE,
+                        collection_id=collection_id,
+                        agreement=agreement,
+                        objects=tuple((object_id, row[1]) for row in doomed),
+                        detail="DELETE object",
+                    ),
                 )
         return len(doomed)
 
     # -- reads ---------------------------------------------------------------------------
 
     def _where(
-        self, collection_id: str, query: ObjectQuery, *, object_id: str | None = None
+        self,
+        collection_id: str,
+        query: ObjectQuery,
+        visibility: Visibility,
+        *,
+        object_id: str | None = None,
     ) -> tuple[str, list[Any]]:
         clauses = ["o.collection_id = ?"]
         params: list[Any] = [collection_id]
@@ -193,15 +295,21 @@ class SqlStore(ABC):
         if query.after_us is not None:
             clauses.append("o.date_added_us > ?")
             params.append(query.after_us)
+        visible, visible_params = visibility_sql("o", visibility)
+        clauses.append(visible)
+        params.extend(visible_params)
         selector = query.versions
         if not selector.all:
             alternatives: list[str] = []
             for wanted, aggregate in ((selector.last, "MAX"), (selector.first, "MIN")):
                 if wanted:
+                    # First and last among the versions this viewer may see.
+                    inner, inner_params = visibility_sql("v", visibility)
                     alternatives.append(
                         f"o.version_us = (SELECT {aggregate}(v.version_us) FROM objects v"
-                        " WHERE v.collection_id = o.collection_id AND v.id = o.id)"
+                        f" WHERE v.collection_id = o.collection_id AND v.id = o.id AND {inner})"
                     )
+                    params.extend(inner_params)
             if selector.timestamps:
                 alternatives.append(f"o.version_us IN ({_placeholders(len(selector.timestamps))})")
                 params.extend(selector.timestamps)
@@ -212,11 +320,12 @@ class SqlStore(ABC):
         self,
         collection_id: str,
         query: ObjectQuery,
+        visibility: Visibility,
         *,
         object_id: str | None = None,
         with_raw: bool = True,
     ) -> Page:
-        where, params = self._where(collection_id, query, object_id=object_id)
+        where, params = self._where(collection_id, query, visibility, object_id=object_id)
         raw = "o.raw" if with_raw else "''"
         sql = (
             f"SELECT o.id, o.type, o.spec_version, o.version, o.date_added_us, {raw}"
@@ -228,30 +337,40 @@ class SqlStore(ABC):
         more = len(rows) > query.limit
         return Page(items=[StoredVersion(*row) for row in rows[: query.limit]], more=more)
 
-    def get_objects(self, collection_id: str, query: ObjectQuery) -> Page:
-        return self._page(collection_id, query)
+    def get_objects(self, collection_id: str, query: ObjectQuery, visibility: Visibility) -> Page:
+        return self._page(collection_id, query, visibility)
 
-    def get_object(self, collection_id: str, object_id: str, query: ObjectQuery) -> Page:
-        return self._page(collection_id, query, object_id=object_id)
+    def get_object(
+        self, collection_id: str, object_id: str, query: ObjectQuery, visibility: Visibility
+    ) -> Page:
+        return self._page(collection_id, query, visibility, object_id=object_id)
 
-    def manifest(self, collection_id: str, query: ObjectQuery) -> Page:
-        return self._page(collection_id, query, with_raw=False)
+    def manifest(self, collection_id: str, query: ObjectQuery, visibility: Visibility) -> Page:
+        return self._page(collection_id, query, visibility, with_raw=False)
 
-    def versions(self, collection_id: str, object_id: str, query: ObjectQuery) -> Page:
+    def versions(
+        self, collection_id: str, object_id: str, query: ObjectQuery, visibility: Visibility
+    ) -> Page:
         every = replace(query, versions=VersionSelector.every(), ids=(), types=())
-        return self._page(collection_id, every, object_id=object_id, with_raw=False)
+        return self._page(collection_id, every, visibility, object_id=object_id, with_raw=False)
 
-    def object_exists(self, collection_id: str, object_id: str) -> bool:
+    def object_exists(self, collection_id: str, object_id: str, visibility: Visibility) -> bool:
+        visible, params = visibility_sql("o", visibility)
         with self._read() as cur:
             cur.execute(
-                "SELECT 1 FROM objects WHERE collection_id = ? AND id = ? LIMIT 1",
-                (collection_id, object_id),
+                "SELECT 1 FROM objects o WHERE o.collection_id = ? AND o.id = ?"
+                f" AND {visible} LIMIT 1",
+                (collection_id, object_id, *params),
             )
             return cur.fetchone() is not None
 
-    def count_objects(self, collection_id: str) -> int:
+    def count_objects(self, collection_id: str, visibility: Visibility) -> int:
+        visible, params = visibility_sql("o", visibility)
         with self._read() as cur:
-            cur.execute("SELECT COUNT(*) FROM objects WHERE collection_id = ?", (collection_id,))
+            cur.execute(
+                f"SELECT COUNT(*) FROM objects o WHERE o.collection_id = ? AND {visible}",
+                (collection_id, *params),
+            )
             row = cur.fetchone()
         return int(row[0])
 
@@ -261,15 +380,102 @@ class SqlStore(ABC):
             row = cur.fetchone()
         return None if row is None else Status.loads(status_id, row[0])
 
-    def iter_objects(self, collection_id: str, batch: int = 1000) -> Iterator[StoredVersion]:
-        """Every stored version of a collection in ``date_added`` order (for export)."""
+    def iter_objects(
+        self, collection_id: str, visibility: Visibility, batch: int = 1000
+    ) -> Iterator[StoredVersion]:
         after: int | None = None
         while True:
             page = self.get_objects(
                 collection_id,
                 ObjectQuery(limit=batch, versions=VersionSelector.every(), after_us=after),
+                visibility,
             )
             yield from page.items
             if not page.more:
                 return
             after = page.last_added_us
+
+    # -- audit ---------------------------------------------------------------------------
+
+    def _append(self, cur: Cursor, entry: AuditEntry) -> AuditRecord:
+        cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1" + self._lock_suffix)
+        last_seq, prev_hash = cur.fetchone()
+        seq = int(last_seq) + 1
+        digest = chain_hash(prev_hash, entry, seq)
+        cur.execute(
+            "INSERT INTO audit_log (seq, at_us, organization, account, action, collection_id,"
+            " agreement, objects, detail, prev_hash, hash)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                seq,
+                entry.at_us,
+                entry.organization,
+                entry.account,
+                str(entry.action),
+                entry.collection_id,
+                entry.agreement,
+                json.dumps([list(p) for p in entry.objects], separators=(",", ":")),
+                entry.detail,
+                prev_hash,
+                digest,
+            ),
+        )
+        cur.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, digest))
+        return AuditRecord(seq=seq, entry=entry, prev_hash=prev_hash, hash=digest)
+
+    _lock_suffix = ""  # PostgreSQL appends " FOR UPDATE"
+
+    def append_audit(self, entry: AuditEntry) -> AuditRecord:
+        """Append one record (a release of objects) to the chain, in its own transaction."""
+        with self._audit_write() as cur:
+            return self._append(cur, entry)
+
+    def audit_records(
+        self,
+        *,
+        organization: str | None = None,
+        object_id: str | None = None,
+        since_us: int | None = None,
+        after_seq: int = 0,
+        batch: int = 1000,
+    ) -> Iterator[AuditRecord]:
+        """Audit records in chain order, optionally filtered."""
+        clauses = ["seq > ?"]
+        params: list[Any] = []
+        if organization is not None:
+            clauses.append("organization = ?")
+            params.append(organization)
+        if object_id is not None:
+            # The objects column is JSON text of [id, version] pairs; the quote anchors
+            # the id so a prefix of another id does not match.
+            clauses.append("objects LIKE ?")
+            params.append(f'%"{object_id}"%')
+        if since_us is not None:
+            clauses.append("at_us >= ?")
+            params.append(since_us)
+        where = " AND ".join(clauses)
+        last = after_seq
+        while True:
+            with self._read() as cur:
+                cur.execute(
+                    "SELECT seq, at_us, organization, account, action, collection_id,"
+                    f" agreement, objects, detail, prev_hash, hash FROM audit_log WHERE {where}"
+                    " ORDER BY seq LIMIT ?",
+                    (last, *params, batch),
+                )
+                rows = cur.fetchall()
+            for row in rows:
+                entry = AuditEntry(
+                    at_us=int(row[1]),
+                    organization=row[2],
+                    account=row[3],
+                    action=AuditAction(row[4]),
+                    collection_id=row[5],
+                    agreement=row[6],
+                    objects=tuple((str(p[0]), str(p[1])) for p in json.loads(row[7])),
+                    detail=row[8],
+                )
+                yield AuditRecord(seq=int(row[0]), entry=entry, prev_hash=row[9], hash=row[10])
+            if len(rows) < batch:
+                return
+            last = int(rows[-1][0])

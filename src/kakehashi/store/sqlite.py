@@ -135,3 +135,23 @@ class SqliteStore(SqlStore):
                 writer.execute("ROLLBACK")
                 raise
             writer.execute("COMMIT")
+
+    @contextmanager
+    def _audit_write(self) -> Iterator[Cursor]:
+        writer = self._writer
+        if writer is None:
+            raise StoreUnavailable("the SQLite store is not open")
+        with self._write_lock, _translated():
+            # WAL with synchronous=NORMAL: the commit survives a crash of the hub without
+            # an fsync per read; the next FULL commit makes it survive a power cut too.
+            writer.execute("PRAGMA synchronous = NORMAL")
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield writer.cursor()
+                except BaseException:
+                    writer.execute("ROLLBACK")
+                    raise
+                writer.execute("COMMIT")
+            finally:
+                writer.execute("PRAGMA synchronous = FULL")

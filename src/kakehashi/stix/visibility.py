@@ -1,0 +1,42 @@
+"""The ``Visibility`` record: what one viewer may see in one collection.
+
+``policy`` decides it (one function, :func:`kakehashi.policy.Policy.visibility`); ``store``
+turns it into a SQL predicate applied inside every read query, so pages, ``more``, ``next``,
+headers, 404s and exports all see the same filtered world.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from kakehashi.stix.markings import Tlp
+
+__all__ = ["Visibility"]
+
+
+@dataclass(frozen=True, slots=True)
+class Visibility:
+    """One viewer's view of one collection.
+
+    Attributes:
+        organization: the viewer's organisation key; its own objects are always visible.
+        identity: the viewer's STIX identity id, matched against TLP:RED recipients.
+        open_level: the highest of CLEAR/GREEN/AMBER the viewer receives.
+        strict: whether AMBER+STRICT objects are visible (a party itself, ceiling >= AMBER).
+        red: whether TLP:RED objects naming the viewer as a recipient are visible.
+        default_tlp: the level of objects that carry no TLP marking.
+        everything: no filtering at all (the operator's own export and the audit tools).
+    """
+
+    organization: str
+    identity: str
+    open_level: Tlp
+    strict: bool
+    red: bool
+    default_tlp: Tlp
+    everything: bool = False
+
+    @classmethod
+    def all_objects(cls) -> Visibility:
+        """No filter: for the operator's tools, never for a request."""
+        return cls("", "", Tlp.AMBER, True, True, Tlp.AMBER, everything=True)
