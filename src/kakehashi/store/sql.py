@@ -240,8 +240,7 @@ class SqlStore(ABC):
         where, params = self._where(collection_id, query, visibility, object_id=object_id)
         with self._write(collection_id) as (cur, _):
             cur.execute(
-                f"SELECT o.date_added_us, o.version FROM objects o WHERE {where}"
-                " AND o.author = ?",
+                f"SELECT o.date_added_us, o.version FROM objects o WHERE {where} AND o.author = ?",
                 (*params, author),
             )
             doomed = cur.fetchall()
