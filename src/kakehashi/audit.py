@@ -53,7 +53,7 @@ class AuditEntry:
     at_us: int
     organization: str
     account: str
-    action: AuditAction
+    action: AuditAction | str  # str only when read back from a tampered record
     collection_id: str
     agreement: str
     objects: tuple[tuple[str, str], ...]

@@ -22,8 +22,7 @@ import click
 from kakehashi.config import Settings, load_settings, parse_listen
 from kakehashi.errors import ConfigError, HubError, StoreError
 from kakehashi.stix.envelope import split_envelope
-from kakehashi.stix.model import ObjectVersion
-from kakehashi.store import StatusDetail, Store, WriteRequest, open_store
+from kakehashi.store import Store, open_store
 
 __all__ = ["main"]
 
@@ -74,7 +73,11 @@ class Context:
 
     def store(self, settings: Settings) -> Store:
         try:
-            store = open_store(settings.hub.database, base_dir=settings.base_dir)
+            store = open_store(
+                settings.hub.database,
+                base_dir=settings.base_dir,
+                status_retention_s=settings.hub.status_retention_s,
+            )
             store.open()
         except HubError as exc:
             raise HubCommandError(exc) from exc
@@ -130,7 +133,11 @@ def serve(context: Context, listen: str | None) -> None:
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--listen") from exc
     try:
-        store = open_store(settings.hub.database, base_dir=settings.base_dir)
+        store = open_store(
+            settings.hub.database,
+            base_dir=settings.base_dir,
+            status_retention_s=settings.hub.status_retention_s,
+        )
     except HubError as exc:
         raise HubCommandError(exc) from exc
     app = create_app(settings, store)
@@ -173,9 +180,19 @@ def check_config(context: Context) -> None:
 
 
 def _collection_id(settings: Settings, wanted: str) -> str:
+    """A collection by id, or by alias when the alias is unique across API roots."""
     for collection in settings.collections:
-        if wanted in (collection.id, collection.alias):
+        if wanted == collection.id:
             return collection.id
+    by_alias = [c for c in settings.collections if c.alias and c.alias == wanted]
+    if len(by_alias) > 1:
+        roots = ", ".join(sorted(c.api_root for c in by_alias))
+        raise click.BadParameter(
+            f"alias {wanted!r} names a collection in several API roots ({roots}); give the id",
+            param_hint="--collection",
+        )
+    if by_alias:
+        return by_alias[0].id
     raise click.BadParameter(
         f"no collection {wanted!r} in the configuration", param_hint="--collection"
     )
@@ -194,7 +211,13 @@ def _batches(items: list[Any], size: int) -> Iterator[list[Any]]:
     "organization",
     help="Organisation key recorded as the writer (default: the first can_write organisation).",
 )
-@click.option("--batch", default=1000, show_default=True, help="Objects per transaction.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=1000,
+    show_default=True,
+    help="Objects per transaction.",
+)
 @pass_context
 def import_bundle(
     context: Context, bundle: IO[bytes], collection: str, organization: str | None, batch: int
@@ -203,15 +226,14 @@ def import_bundle(
 
     Invalid objects are reported and skipped; the valid ones are stored.
     """
-    from kakehashi.errors import InvalidEnvelope, StixValidationError
+    from kakehashi.api.ingest import Ingest
+    from kakehashi.errors import InvalidEnvelope
+    from kakehashi.policy import Policy
     from kakehashi.stix.timestamps import now_us
-    from kakehashi.stix.validate import validate_object
 
     settings = context.settings()
     collection_id = _collection_id(settings, collection)
     target = next(c for c in settings.collections if c.id == collection_id)
-    from kakehashi.policy import Policy
-
     policy = Policy(settings)
     writers = [o.key for o in settings.organizations if policy.may_write(o.key, target)]
     writer = organization or (writers[0] if len(writers) == 1 else "")
@@ -226,29 +248,20 @@ def import_bundle(
         items, _ = split_envelope(bundle.read())
     except InvalidEnvelope as exc:
         raise HubCommandError(exc) from exc
+    ingest = Ingest(settings, policy)
     store = context.store(settings)
     stored = failed = 0
     try:
         with click.progressbar(length=len(items), label="Importing", file=sys.stderr) as bar:
             for chunk in _batches(items, batch):
-                valid: list[ObjectVersion] = []
-                rejected: list[StatusDetail] = []
-                for item in chunk:
-                    try:
-                        valid.append(validate_object(item.value, item.raw))
-                    except StixValidationError as exc:
-                        object_id = item.value.get("id", "") if isinstance(item.value, dict) else ""
-                        rejected.append(StatusDetail(str(object_id), "", exc.reason))
+                # The same checks and marking definitions as a TAXII POST.
                 result = store.add_objects(
-                    WriteRequest(
-                        collection_id=collection_id,
-                        author=writer,
-                        objects=valid,
-                        rejected=rejected,
-                        status_id=str(uuid.uuid4()),
-                        request_us=now_us(),
+                    ingest.request(
+                        target,
+                        writer,
+                        chunk,
                         account="cli",
-                        agreement=target.agreement,
+                        request_us=now_us(),
                         detail="kakehashi import",
                     )
                 )
@@ -316,15 +329,14 @@ def export_bundle(
         total = store.count_objects(collection_id, visibility)
         bundle_id = f"bundle--{uuid.uuid4()}"
         output.write(json.dumps({"type": "bundle", "id": bundle_id})[:-1].encode())
-        output.write(b',"objects":[')
         with click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar:
             for index, item in enumerate(store.iter_objects(collection_id, visibility)):
-                if index:
-                    output.write(b",")
+                # STIX 2.1 forbids empty lists: "objects" appears only with its first item.
+                output.write(b"," if index else b',"objects":[')
                 output.write(item.raw.encode("utf-8"))
                 released.append((item.id, item.version))
                 bar.update(1)
-        output.write(b"]}\n")
+        output.write(b"]}\n" if released else b"}\n")
         output.flush()
         store.append_audit(
             AuditEntry(

@@ -80,13 +80,18 @@ def taxii_json(
 
 
 def error_response(
-    status_code: int, title: str, description: str = "", *, details: dict[str, Any] | None = None
+    status_code: int,
+    title: str,
+    description: str = "",
+    *,
+    details: dict[str, Any] | None = None,
+    error_id: str | None = None,
 ) -> Response:
     """Build the TAXII error message resource for ``status_code``."""
     body: dict[str, Any] = {
         "title": title,
         "http_status": str(status_code),
-        "error_id": str(uuid.uuid4()),
+        "error_id": error_id or str(uuid.uuid4()),
     }
     if description:
         body["description"] = description
@@ -111,12 +116,13 @@ def handle_exception(request: Request, exc: Exception) -> Response:
                 log.warning("store unavailable: %s", exc)
                 description = "the database is unavailable; retry later"
             return error_response(status_code, title, description)
-    error_id = uuid.uuid4()
+    error_id = str(uuid.uuid4())
     log.exception("unexpected error %s serving %s %s", error_id, request.method, request.url.path)
     return error_response(
         500,
         "Internal Server Error",
         f"the hub failed to handle the request; the operator can find it as {error_id}",
+        error_id=error_id,
     )
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import logging
-import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -21,6 +20,7 @@ from starlette.routing import BaseRoute, Route
 
 from kakehashi.api.auth import Authenticator
 from kakehashi.api.errors import TAXII_MEDIA_TYPE, PayloadTooLarge, taxii_json
+from kakehashi.api.ingest import Ingest
 from kakehashi.api.negotiation import check_accept, check_content_type
 from kakehashi.api.params import encode_next, parse_query
 from kakehashi.audit import AuditAction, AuditEntry
@@ -29,11 +29,9 @@ from kakehashi.errors import (
     InvalidRequest,
     NotFound,
     PermissionDenied,
-    StixValidationError,
 )
 from kakehashi.policy import Access, Policy
-from kakehashi.stix.envelope import RawObject, split_envelope
-from kakehashi.stix.markings import TLP_IDS, claims_tlp, definition_objects, is_tlp_definition
+from kakehashi.stix.envelope import split_envelope
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import format_us, now_us
 from kakehashi.stix.validate import validate_object
@@ -42,10 +40,8 @@ from kakehashi.store import (
     STIX_MEDIA_TYPE,
     ObjectQuery,
     Page,
-    StatusDetail,
     Store,
     VersionSelector,
-    WriteRequest,
 )
 
 __all__ = ["TaxiiApi"]
@@ -85,20 +81,6 @@ def _envelope(page: Page) -> Response:
     return Response(b"".join(parts), media_type=TAXII_MEDIA_TYPE, headers=_page_headers(page))
 
 
-def _rejected(index: int, value: object, error: StixValidationError) -> StatusDetail:
-    """A status failure for an object that did not validate, with what identifies it."""
-    object_id = ""
-    version = ""
-    if isinstance(value, dict):
-        if isinstance(value.get("id"), str):
-            object_id = value["id"]
-        for key in ("modified", "created"):
-            if isinstance(value.get(key), str):
-                version = value[key]
-                break
-    return StatusDetail(object_id, version, f"objects[{index}]: {error.reason}")
-
-
 class TaxiiApi:
     """The TAXII 2.1 handlers of one hub.
 
@@ -117,13 +99,9 @@ class TaxiiApi:
     ) -> None:
         self.settings = settings
         self.store = store
-        self._validate = validate
         self._auth = Authenticator(settings.accounts)
         self.policy = Policy(settings)
-        self._definitions = {
-            obj["id"]: validate_object(obj, json.dumps(obj, separators=(",", ":")))
-            for obj in definition_objects(set(TLP_IDS), recipients=True)
-        }
+        self._ingest_rules = Ingest(settings, self.policy, validate=validate)
         self._roots = {r.name: r for r in settings.api_roots}
         self._collections: dict[tuple[str, str], Collection] = {}
         for c in settings.collections:
@@ -172,9 +150,14 @@ class TaxiiApi:
             raise PermissionDenied("your organisation may not read this collection")
         return visibility
 
-    def _released(self, account: Account, collection: Collection, page: Page, detail: str) -> Page:
-        """Record what a response is about to release; nothing leaves unrecorded."""
-        if page.items:
+    def _released(
+        self, account: Account, collection: Collection, page: Page, detail: str, *, sent: bool
+    ) -> Page:
+        """Record what a response is about to release; nothing leaves unrecorded.
+
+        A HEAD response sends no body (``sent`` is false): it releases nothing.
+        """
+        if page.items and sent:
             self.store.append_audit(
                 AuditEntry(
                     at_us=now_us(),
@@ -195,10 +178,12 @@ class TaxiiApi:
         collection: Collection,
         detail: str,
         read: Callable[[Visibility], Page],
+        *,
+        sent: bool = True,
     ) -> Page:
         """Run one read under the viewer's visibility and audit what it releases."""
         page = read(self._visibility(account, collection))
-        return self._released(account, collection, page, detail)
+        return self._released(account, collection, page, detail, sent=sent)
 
     def _read_one(
         self,
@@ -207,6 +192,8 @@ class TaxiiApi:
         object_id: str,
         detail: str,
         read: Callable[[Visibility], Page],
+        *,
+        sent: bool = True,
     ) -> Page:
         """A read of one object: 404 unless some version of it is visible."""
         visibility = self._visibility(account, collection)
@@ -214,7 +201,7 @@ class TaxiiApi:
         if not page.items and not self.store.object_exists(collection.id, object_id, visibility):
             # The same answer whether the object does not exist or may not be seen.
             raise NotFound("no such object in this collection")
-        return self._released(account, collection, page, detail)
+        return self._released(account, collection, page, detail, sent=sent)
 
     def _query(self, request: Request) -> ObjectQuery:
         params: dict[str, list[str]] = {}
@@ -234,7 +221,7 @@ class TaxiiApi:
                 self.policy.access(account.organization, c).visible
                 for c in self.settings.collections_of(root.name)
             )
-        ] or [root.name for root in self.settings.api_roots]
+        ]
         hub = self.settings.hub
         body: dict[str, Any] = {"title": hub.title}
         if hub.description:
@@ -309,6 +296,7 @@ class TaxiiApi:
             collection,
             "GET manifest",
             lambda visibility: self.store.manifest(collection.id, query, visibility),
+            sent=request.method != "HEAD",
         )
         body = _paging_members(page)
         if page.items:
@@ -333,6 +321,7 @@ class TaxiiApi:
             collection,
             "GET objects",
             lambda visibility: self.store.get_objects(collection.id, query, visibility),
+            sent=request.method != "HEAD",
         )
         return _envelope(page)
 
@@ -349,26 +338,13 @@ class TaxiiApi:
         self, collection: Collection, account: Account, body: bytes, request_us: int
     ) -> dict[str, object]:
         raw_objects, _ = split_envelope(body)
-        accepted, rejected = self._check_objects(collection, account, raw_objects)
-        used_markings: set[str] = set()
-        for obj in accepted:
-            used_markings |= obj.tlp_refs
-        needs_recipients = any(obj.recipients for obj in accepted)
-        definitions = [
-            self._definitions[d["id"]]
-            for d in definition_objects(used_markings, recipients=needs_recipients)
-        ]
         result = self.store.add_objects(
-            WriteRequest(
-                collection_id=collection.id,
-                author=account.organization,
-                objects=accepted,
-                rejected=rejected,
-                status_id=str(uuid.uuid4()),
-                request_us=request_us,
-                definitions=definitions,
+            self._ingest_rules.request(
+                collection,
+                account.organization,
+                raw_objects,
                 account=account.username,
-                agreement=collection.agreement,
+                request_us=request_us,
                 detail="POST objects",
             )
         )
@@ -382,56 +358,6 @@ class TaxiiApi:
             len(status.failures),
         )
         return status.to_json()
-
-    def _check_objects(
-        self, collection: Collection, account: Account, raw_objects: list[RawObject]
-    ) -> tuple[list[ObjectVersion], list[StatusDetail]]:
-        """Validate each object and apply the write rules; failures are per object."""
-        # Marking definitions in this envelope that pretend to be TLP: objects that lean
-        # on them are refused too, not silently treated as unmarked.
-        impostors = {
-            item.value["id"]
-            for item in raw_objects
-            if isinstance(item.value, dict)
-            and item.value.get("type") == "marking-definition"
-            and isinstance(item.value.get("id"), str)
-            and not is_tlp_definition(item.value["id"])
-            and claims_tlp(item.value)
-        }
-        accepted: list[ObjectVersion] = []
-        rejected: list[StatusDetail] = []
-        for index, item in enumerate(raw_objects):
-            try:
-                obj = self._validate(item.value, item.raw)
-                self._check_write_rules(collection, account, obj, impostors)
-            except StixValidationError as exc:
-                rejected.append(_rejected(index, item.value, exc))
-                continue
-            accepted.append(obj)
-        return accepted, rejected
-
-    def _check_write_rules(
-        self, collection: Collection, account: Account, obj: ObjectVersion, impostors: set[str]
-    ) -> None:
-        if obj.created_by_ref and not self.policy.may_claim(
-            account.organization, collection, obj.created_by_ref
-        ):
-            own = self.settings.organization(account.organization).identity
-            raise StixValidationError(
-                f"{obj.id}: 'created_by_ref' is {obj.created_by_ref} but your organisation"
-                f" writes as {own}; only an agreement's coordinator may post on behalf of"
-                " another party",
-                object_id=obj.id,
-                prop="created_by_ref",
-            )
-        fake = impostors.intersection(obj.marking_refs)
-        if fake:
-            raise StixValidationError(
-                f"{obj.id}: references {sorted(fake)[0]}, which claims to be TLP but is not an"
-                " OASIS TLP marking definition",
-                object_id=obj.id,
-                prop="object_marking_refs",
-            )
 
     async def _read_body(self, request: Request) -> bytes:
         declared = request.headers.get("content-length")
@@ -466,6 +392,7 @@ class TaxiiApi:
             object_id,
             "GET object",
             lambda visibility: self.store.get_object(collection.id, object_id, query, visibility),
+            sent=request.method != "HEAD",
         )
         return _envelope(page)
 
@@ -525,6 +452,7 @@ class TaxiiApi:
             object_id,
             "GET versions",
             lambda visibility: self.store.versions(collection.id, object_id, query, visibility),
+            sent=request.method != "HEAD",
         )
         body = _paging_members(page)
         if page.items:
@@ -567,7 +495,9 @@ def _dispatch(handlers: dict[str, Callable[[Request], Any]]) -> Callable[[Reques
         return next(iter(handlers.values()))
 
     async def endpoint(request: Request) -> Response:
-        response: Response = await handlers[request.method](request)
+        # Starlette routes HEAD wherever GET is allowed; HEAD is answered by the GET handler.
+        method = "GET" if request.method == "HEAD" else request.method
+        response: Response = await handlers[method](request)
         return response
 
     return endpoint

@@ -59,17 +59,29 @@ def parse_listen(text: str) -> tuple[str, int]:
 
 
 def check_unique(
-    reader: Reader, items: Sequence[Mapping[str, Any]], key: str, section: str
+    reader: Reader,
+    items: Sequence[Mapping[str, Any]],
+    key: str,
+    section: str | Sequence[str | int],
 ) -> None:
+    """Refuse a repeated value of ``key``; ``section`` is the array's path."""
+    path = [section] if isinstance(section, str) else list(section)
     seen: dict[str, int] = {}
     for index, item in enumerate(items):
         value = item[key]
         if value in seen:
+            first = _dotted_path([*path, seen[value]])
             raise reader.error(
-                f"duplicate {key} {value!r} (first used by {section}[{seen[value]}])",
-                [section, index, key],
+                f"duplicate {key} {value!r} (first used by {first})", [*path, index, key]
             )
         seen[value] = index
+
+
+def _dotted_path(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else part)
+    return out
 
 
 def parse_settings(
@@ -294,15 +306,19 @@ def _organizations(
             )
         )
     for i, org in enumerate(orgs):
+        # Blame an organisation that is itself in the cycle, not one that merely leads
+        # into it: follow the chain until it returns to the start or repeats elsewhere.
         seen = [org["key"]]
         current = org["key"]
         while current in parents:
             current = parents[current]
-            if current in seen:
+            if current == org["key"]:
                 chain = " -> ".join([*seen, current])
                 raise reader.error(
                     f"parent chain is circular: {chain}", ["organizations", i, "parent"]
                 )
+            if current in seen:
+                break  # a cycle further up; reported on one of its own members
             seen.append(current)
     return tuple(result)
 
@@ -329,7 +345,7 @@ def _agreements(
             reader.table(p, PARTY_FIELDS, [*path, "parties", j])
             for j, p in enumerate(raw["parties"])
         ]
-        check_unique(reader, parties_raw, "organization", f"agreements[{i}].parties")
+        check_unique(reader, parties_raw, "organization", ["agreements", i, "parties"])
         parties: list[Party] = []
         for j, party in enumerate(parties_raw):
             ppath: list[str | int] = [*path, "parties", j]

@@ -33,13 +33,16 @@ __all__ = [
 ]
 
 
-def open_store(url: str, *, base_dir: Path) -> Store:
+def open_store(url: str, *, base_dir: Path, status_retention_s: float | None = None) -> Store:
     """Build (not yet open) the store a database URL names.
 
     ``sqlite:///relative.db`` is relative to ``base_dir`` (the config file's folder);
     ``sqlite:////abs/path.db`` is absolute; ``postgresql://…`` and ``postgres://…`` use
     PostgreSQL.
     """
+    retention: dict[str, int] = {}
+    if status_retention_s is not None:
+        retention["status_retention_us"] = int(status_retention_s * 1_000_000)
     if url.startswith("sqlite:///"):
         from kakehashi.store.sqlite import SqliteStore
 
@@ -47,9 +50,9 @@ def open_store(url: str, *, base_dir: Path) -> Store:
         if not rest:
             raise ConfigError("a sqlite URL needs a file name", key="hub.database")
         path = Path(rest)
-        return SqliteStore(path if path.is_absolute() else base_dir / path)
+        return SqliteStore(path if path.is_absolute() else base_dir / path, **retention)
     if url.startswith(("postgresql://", "postgres://")):
         from kakehashi.store.postgres import PostgresStore
 
-        return PostgresStore(url)
+        return PostgresStore(url, **retention)
     raise ConfigError("must start with sqlite:/// or postgresql://", key="hub.database")

@@ -1,0 +1,144 @@
+"""Turning an envelope's objects into one write request: the one ingest path.
+
+TAXII POST and ``kakehashi import`` both go through :class:`Ingest`, so the same
+validation, write rules (``created_by_ref``, TLP impostors) and marking definitions apply
+however objects arrive.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Callable, Sequence
+
+from kakehashi.config import Collection, Settings
+from kakehashi.errors import StixValidationError
+from kakehashi.policy import Policy
+from kakehashi.stix.envelope import RawObject
+from kakehashi.stix.markings import TLP_IDS, claims_tlp, definition_objects, is_tlp_definition
+from kakehashi.stix.model import ObjectVersion
+from kakehashi.stix.validate import validate_object
+from kakehashi.store import StatusDetail, WriteRequest
+
+__all__ = ["Ingest"]
+
+
+def _rejected(index: int, value: object, error: StixValidationError) -> StatusDetail:
+    """A status failure for an object that was refused, with what identifies it."""
+    object_id = ""
+    version = ""
+    if isinstance(value, dict):
+        if isinstance(value.get("id"), str):
+            object_id = value["id"]
+        for key in ("modified", "created"):
+            if isinstance(value.get(key), str):
+                version = value[key]
+                break
+    return StatusDetail(object_id, version, f"objects[{index}]: {error.reason}")
+
+
+class Ingest:
+    """Checks objects for one writer and builds the :class:`WriteRequest` that stores them.
+
+    Args:
+        settings: the hub's configuration.
+        policy: the sharing rules (who may claim which ``created_by_ref``).
+        validate: checks one object; injectable so tests can count calls.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        policy: Policy,
+        *,
+        validate: Callable[[object, str], ObjectVersion] = validate_object,
+    ) -> None:
+        self._settings = settings
+        self._policy = policy
+        self._validate = validate
+        self._definitions = {
+            obj["id"]: validate_object(obj, json.dumps(obj, separators=(",", ":")))
+            for obj in definition_objects(set(TLP_IDS), recipients=True)
+        }
+
+    def request(
+        self,
+        collection: Collection,
+        organization: str,
+        raw_objects: Sequence[RawObject],
+        *,
+        account: str,
+        request_us: int,
+        detail: str,
+    ) -> WriteRequest:
+        """Validate ``raw_objects`` written by ``organization`` into ``collection``."""
+        accepted, rejected = self._check_objects(collection, organization, raw_objects)
+        used_markings: set[str] = set()
+        for obj in accepted:
+            used_markings |= obj.tlp_refs
+        needs_recipients = any(obj.recipients for obj in accepted)
+        definitions = [
+            self._definitions[d["id"]]
+            for d in definition_objects(used_markings, recipients=needs_recipients)
+        ]
+        return WriteRequest(
+            collection_id=collection.id,
+            author=organization,
+            objects=accepted,
+            rejected=rejected,
+            status_id=str(uuid.uuid4()),
+            request_us=request_us,
+            definitions=definitions,
+            account=account,
+            agreement=collection.agreement,
+            detail=detail,
+        )
+
+    def _check_objects(
+        self, collection: Collection, organization: str, raw_objects: Sequence[RawObject]
+    ) -> tuple[list[ObjectVersion], list[StatusDetail]]:
+        # Marking definitions in this envelope that pretend to be TLP: objects that lean
+        # on them are refused too, not silently treated as unmarked.
+        impostors = {
+            item.value["id"]
+            for item in raw_objects
+            if isinstance(item.value, dict)
+            and item.value.get("type") == "marking-definition"
+            and isinstance(item.value.get("id"), str)
+            and not is_tlp_definition(item.value["id"])
+            and claims_tlp(item.value)
+        }
+        accepted: list[ObjectVersion] = []
+        rejected: list[StatusDetail] = []
+        for index, item in enumerate(raw_objects):
+            try:
+                obj = self._validate(item.value, item.raw)
+                self._check_write_rules(collection, organization, obj, impostors)
+            except StixValidationError as exc:
+                rejected.append(_rejected(index, item.value, exc))
+                continue
+            accepted.append(obj)
+        return accepted, rejected
+
+    def _check_write_rules(
+        self, collection: Collection, organization: str, obj: ObjectVersion, impostors: set[str]
+    ) -> None:
+        if obj.created_by_ref and not self._policy.may_claim(
+            organization, collection, obj.created_by_ref
+        ):
+            own = self._settings.organization(organization).identity
+            raise StixValidationError(
+                f"{obj.id}: 'created_by_ref' is {obj.created_by_ref} but your organisation"
+                f" writes as {own}; only an agreement's coordinator may post on behalf of"
+                " another party",
+                object_id=obj.id,
+                prop="created_by_ref",
+            )
+        fake = impostors.intersection(obj.marking_refs)
+        if fake:
+            raise StixValidationError(
+                f"{obj.id}: references {sorted(fake)[0]}, which claims to be TLP but is not an"
+                " OASIS TLP marking definition",
+                object_id=obj.id,
+                prop="object_marking_refs",
+            )
