@@ -113,7 +113,7 @@ class Ingest:
         for index, item in enumerate(raw_objects):
             try:
                 obj = self._validate(item.value, item.raw)
-                self._check_write_rules(collection, organization, obj, impostors)
+                self._check_write_rules(collection, organization, obj, item.value, impostors)
             except StixValidationError as exc:
                 rejected.append(_rejected(index, item.value, exc))
                 continue
@@ -121,7 +121,12 @@ class Ingest:
         return accepted, rejected
 
     def _check_write_rules(
-        self, collection: Collection, organization: str, obj: ObjectVersion, impostors: set[str]
+        self,
+        collection: Collection,
+        organization: str,
+        obj: ObjectVersion,
+        value: object,
+        impostors: set[str],
     ) -> None:
         if obj.created_by_ref and not self._policy.may_claim(
             organization, collection, obj.created_by_ref
@@ -134,7 +139,15 @@ class Ingest:
                 object_id=obj.id,
                 prop="created_by_ref",
             )
-        fake = impostors.intersection(obj.marking_refs)
+        referenced = set(obj.marking_refs)
+        granular = value.get("granular_markings") if isinstance(value, dict) else None
+        if impostors and isinstance(granular, list):
+            referenced |= {
+                ref
+                for g in granular
+                if isinstance(g, dict) and isinstance(ref := g.get("marking_ref"), str)
+            }
+        fake = impostors.intersection(referenced)
         if fake:
             raise StixValidationError(
                 f"{obj.id}: references {sorted(fake)[0]}, which claims to be TLP but is not an"

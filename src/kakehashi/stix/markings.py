@@ -28,6 +28,7 @@ __all__ = [
     "TlpMarks",
     "claims_tlp",
     "definition_objects",
+    "is_hub_definition",
     "is_tlp_definition",
     "read_markings",
 ]
@@ -158,6 +159,12 @@ def definition_objects(marking_ids: set[str], *, recipients: bool) -> list[dict[
 def is_tlp_definition(object_id: str) -> bool:
     """Whether ``object_id`` is one of the OASIS TLP marking definitions."""
     return object_id in TLP_IDS
+
+
+def is_hub_definition(object_id: str) -> bool:
+    """Whether the hub keeps ``object_id`` itself: a TLP definition or the recipients
+    extension definition (one copy per collection, whoever posts it)."""
+    return object_id in TLP_IDS or object_id == RECIPIENTS_EXTENSION_ID
 
 
 @dataclass(frozen=True, slots=True)

@@ -44,7 +44,7 @@ from enum import Enum
 from typing import Any
 
 from kakehashi.errors import StixValidationError
-from kakehashi.stix.markings import TLP_IDS, Tlp, read_markings
+from kakehashi.stix.markings import Tlp, is_hub_definition, read_markings
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import parse_timestamp_us
 
@@ -793,7 +793,8 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
         created_by_ref=obj.get("created_by_ref", ""),
         marking_refs=tuple(obj.get("object_marking_refs", ())),
         raw=raw,
-        tlp=Tlp.CLEAR if object_id in TLP_IDS else marks.tlp,
+        # The TLP and recipients definitions themselves are public to every reader.
+        tlp=Tlp.CLEAR if is_hub_definition(object_id) else marks.tlp,
         tlp_refs=marks.tlp_refs,
         recipients=marks.recipients,
     )

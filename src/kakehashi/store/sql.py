@@ -17,7 +17,7 @@ from dataclasses import replace
 from typing import Any, Protocol
 
 from kakehashi.audit import AuditAction, AuditEntry, AuditRecord, chain_hash
-from kakehashi.stix.markings import Tlp
+from kakehashi.stix.markings import Tlp, is_hub_definition
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import format_us, now_us
 from kakehashi.stix.visibility import Visibility
@@ -112,9 +112,10 @@ class SqlStore(ABC):
                 if isinstance(outcome, tuple) and outcome[1]:
                     next_added += 1
             for obj in request.objects:
-                outcome = self._insert_one(
-                    cur, request.collection_id, request.author, obj, next_added
-                )
+                # The OASIS TLP definitions and the recipients extension definition belong to
+                # the hub: whoever posts them, one copy is kept, and nobody may change it.
+                author = HUB_AUTHOR if is_hub_definition(obj.id) else request.author
+                outcome = self._insert_one(cur, request.collection_id, author, obj, next_added)
                 if isinstance(outcome, StatusDetail):
                     failures.append(outcome)
                     continue
@@ -325,6 +326,17 @@ class SqlStore(ABC):
         with_raw: bool = True,
     ) -> Page:
         where, params = self._where(collection_id, query, visibility, object_id=object_id)
+        # Two organisations may each hold the same id and version (duplicates are judged per
+        # author so that a hidden copy never makes a write fail). A reader who may see two
+        # identical copies gets the earliest only; different texts are a real conflict
+        # between producers and are both served.
+        earlier, earlier_params = visibility_sql("d", visibility)
+        where += (
+            " AND NOT EXISTS (SELECT 1 FROM objects d WHERE d.collection_id = o.collection_id"
+            " AND d.id = o.id AND d.version_us = o.version_us"
+            f" AND d.date_added_us < o.date_added_us AND d.raw = o.raw AND {earlier})"
+        )
+        params.extend(earlier_params)
         raw = "o.raw" if with_raw else "''"
         sql = (
             f"SELECT o.id, o.type, o.spec_version, o.version, o.date_added_us, {raw}"
