@@ -147,11 +147,6 @@ def test_stix2_taxii_data_store(hub: HubProcess, settings: Settings) -> None:
         ]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="product bug: a posted OASIS TLP definition is stored beside the copy the hub adds"
-    " (SqlStore._insert_one judges duplicates per author; the hub's copy has author '')",
-)
 def test_posting_an_oasis_tlp_definition_keeps_one_copy(hub: HubProcess) -> None:
     # stix2 users routinely send TLP:GREEN along with the objects it marks (a Bundle).
     marked = stix2.Indicator(
