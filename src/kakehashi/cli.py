@@ -314,7 +314,7 @@ def export_bundle(
         raise click.UsageError("give exactly one of --as ORGANISATION or --all")
     if everything:
         visibility = Visibility.all_objects()
-        receiver = "operator"
+        receiver = "(operator)"  # not a valid organisation key, so it cannot be mistaken for one
     else:
         assert organization is not None
         if organization not in {o.key for o in settings.organizations}:
@@ -385,6 +385,7 @@ def audit_verify(context: Context) -> None:
 @click.option("--org", "organization", help="Only records of this organisation (key).")
 @click.option("--object", "object_id", help="Only records that concern this STIX id.")
 @click.option("--since", help="Only records at or after this time (YYYY-MM-DDTHH:MM:SSZ) or 7d.")
+@click.option("--until", help="Only records before this time (YYYY-MM-DDTHH:MM:SSZ) or 7d (ago).")
 @click.option(
     "--action",
     type=click.Choice(["write", "release", "delete", "export"]),
@@ -397,6 +398,7 @@ def audit_show(
     organization: str | None,
     object_id: str | None,
     since: str | None,
+    until: str | None,
     action: str | None,
     as_json: bool,
 ) -> None:
@@ -404,18 +406,22 @@ def audit_show(
     from kakehashi.config import parse_duration_s
     from kakehashi.stix.timestamps import format_us, now_us, parse_timestamp_us
 
-    since_us: int | None = None
-    if since:
+    def moment(text: str | None, option: str) -> int | None:
+        if not text:
+            return None
         try:
-            since_us = parse_timestamp_us(since)
+            return parse_timestamp_us(text)
         except ValueError:
             try:
-                since_us = now_us() - int(parse_duration_s(since) * 1_000_000)
+                return now_us() - int(parse_duration_s(text) * 1_000_000)
             except ValueError as exc:
                 raise click.BadParameter(
                     "give a timestamp like 2026-11-01T00:00:00Z or a duration like 7d",
-                    param_hint="--since",
+                    param_hint=option,
                 ) from exc
+
+    since_us = moment(since, "--since")
+    until_us = moment(until, "--until")
     settings = context.settings()
     store = context.store(settings)
     shown = 0
@@ -426,6 +432,8 @@ def audit_show(
             entry = record.entry
             if action and str(entry.action) != action:
                 continue
+            if until_us is not None and entry.at_us >= until_us:
+                break  # records are in chain order, which is time order
             pairs = [p for p in entry.objects if object_id is None or p[0] == object_id]
             shown += 1
             if as_json:
@@ -441,6 +449,8 @@ def audit_show(
                             "agreement": entry.agreement,
                             "detail": entry.detail,
                             "objects": [list(p) for p in pairs],
+                            "prev_hash": record.prev_hash,
+                            "hash": record.hash,
                         }
                     )
                 )

@@ -139,6 +139,15 @@ class Ingest:
                 object_id=obj.id,
                 prop="created_by_ref",
             )
+        official = self._definitions.get(obj.id)
+        if official is not None and json.loads(obj.raw) != json.loads(official.raw):
+            raise StixValidationError(
+                f"{obj.id}: this id belongs to a definition the hub keeps as published by"
+                " OASIS (or Kakehashi, for the recipients extension); a different text under"
+                " it is refused",
+                object_id=obj.id,
+                prop="id",
+            )
         referenced = set(obj.marking_refs)
         granular = value.get("granular_markings") if isinstance(value, dict) else None
         if impostors and isinstance(granular, list):

@@ -54,8 +54,6 @@ def _translated() -> Iterator[None]:
 
 
 class PostgresStore(SqlStore):
-    _lock_suffix = " FOR UPDATE"
-
     """A store in a PostgreSQL database.
 
     Args:
@@ -63,6 +61,7 @@ class PostgresStore(SqlStore):
         pool_size: the most connections this process opens.
     """
 
+    # The audit head row is locked so concurrent appends take turns.
     _lock_suffix = " FOR UPDATE"
 
     def __init__(

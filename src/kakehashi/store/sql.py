@@ -175,16 +175,16 @@ class SqlStore(ABC):
         """
         if obj.version_us:
             cur.execute(
-                "SELECT raw FROM objects WHERE collection_id = ? AND id = ? AND version_us = ?"
-                " AND author = ?",
+                "SELECT raw, version FROM objects WHERE collection_id = ? AND id = ?"
+                " AND version_us = ? AND author = ?",
                 (collection_id, obj.id, obj.version_us, author),
             )
             version_us, version = obj.version_us, obj.version
         else:
             # Unversioned objects (most SCOs): a new text is a new version, dated when added.
             cur.execute(
-                "SELECT raw FROM objects WHERE collection_id = ? AND id = ? AND author = ?"
-                " ORDER BY date_added_us DESC LIMIT 1",
+                "SELECT raw, version FROM objects WHERE collection_id = ? AND id = ?"
+                " AND author = ? ORDER BY date_added_us DESC LIMIT 1",
                 (collection_id, obj.id, author),
             )
             version_us, version = date_added_us, format_us(date_added_us)
@@ -192,8 +192,8 @@ class SqlStore(ABC):
         if row is not None:
             existing: str = row[0]
             if existing == obj.raw or json.loads(existing) == json.loads(obj.raw):
-                shown = obj.version or "unversioned"
-                return StatusDetail(obj.id, shown, "identical version already stored"), False
+                # Report the version as stored (for an SCO, the date it was first added).
+                return StatusDetail(obj.id, row[1], "identical version already stored"), False
             if obj.version_us:
                 return StatusDetail(
                     obj.id,
