@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -17,6 +18,7 @@ from kakehashi.api.taxii import TaxiiApi
 from kakehashi.config import Settings
 from kakehashi.errors import HubError
 from kakehashi.store import Store
+from kakehashi.sync import ChangeNotifier, SyncRunner
 
 __all__ = ["create_app"]
 
@@ -60,7 +62,14 @@ class _AccessLog:
             )
 
 
-def create_app(settings: Settings, store: Store, *, manage_store: bool = True) -> ASGIApp:
+def create_app(
+    settings: Settings,
+    store: Store,
+    *,
+    manage_store: bool = True,
+    sync: bool = False,
+    environ: Mapping[str, str] | None = None,
+) -> ASGIApp:
     """Build the hub's ASGI application.
 
     Args:
@@ -68,16 +77,26 @@ def create_app(settings: Settings, store: Store, *, manage_store: bool = True) -
         store: the storage backend.
         manage_store: open the store when the server starts and close it when it stops
             (the ASGI lifespan); pass ``False`` when the caller manages it (tests).
+        sync: run federation with the configured peers in the background while serving.
+        environ: where peer tokens are read from (default: the process environment).
     """
-    taxii = TaxiiApi(settings, store)
+    notifier = ChangeNotifier()
+    taxii = TaxiiApi(settings, store, notifier=notifier)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        notifier.bind_loop(asyncio.get_running_loop())
         if manage_store:
             await run_in_threadpool(store.open)
+        runner: SyncRunner | None = None
         try:
+            if sync and settings.peers:
+                runner = SyncRunner(settings, store, notifier=notifier, environ=environ)
+                runner.start()
             yield
         finally:
+            if runner is not None:
+                await run_in_threadpool(runner.stop)
             if manage_store:
                 await run_in_threadpool(store.close)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,7 +21,6 @@ from starlette.routing import BaseRoute, Route
 
 from kakehashi.api.auth import Authenticator
 from kakehashi.api.errors import TAXII_MEDIA_TYPE, PayloadTooLarge, taxii_json
-from kakehashi.api.ingest import Ingest
 from kakehashi.api.negotiation import check_accept, check_content_type
 from kakehashi.api.params import encode_next, parse_query
 from kakehashi.audit import AuditAction, AuditEntry
@@ -30,10 +30,11 @@ from kakehashi.errors import (
     NotFound,
     PermissionDenied,
 )
+from kakehashi.ingest import Ingest
 from kakehashi.policy import Access, Policy
 from kakehashi.stix.envelope import split_envelope
 from kakehashi.stix.model import ObjectVersion
-from kakehashi.stix.timestamps import format_us, now_us
+from kakehashi.stix.timestamps import format_us, now_us, parse_timestamp_us
 from kakehashi.stix.validate import validate_object
 from kakehashi.stix.visibility import Visibility
 from kakehashi.store import (
@@ -43,12 +44,15 @@ from kakehashi.store import (
     Store,
     VersionSelector,
 )
+from kakehashi.sync.notify import ChangeNotifier
 
 __all__ = ["TaxiiApi"]
 
 log = logging.getLogger(__name__)
 
 VERSIONS = [TAXII_MEDIA_TYPE]
+MAX_CHANGES_WAIT_S = 60
+CHANGES_RECHECK_S = 0.5
 
 
 def _page_headers(page: Page) -> dict[str, str]:
@@ -95,12 +99,14 @@ class TaxiiApi:
         settings: Settings,
         store: Store,
         *,
+        notifier: ChangeNotifier | None = None,
         validate: Callable[[object, str], ObjectVersion] = validate_object,
     ) -> None:
         self.settings = settings
         self.store = store
         self._auth = Authenticator(settings.accounts)
         self.policy = Policy(settings)
+        self.notifier = notifier or ChangeNotifier()
         self._ingest_rules = Ingest(settings, self.policy, validate=validate)
         self._roots = {r.name: r for r in settings.api_roots}
         self._collections: dict[tuple[str, str], Collection] = {}
@@ -349,6 +355,8 @@ class TaxiiApi:
             )
         )
         status = result.status
+        if result.stored:
+            self.notifier.notify(collection.id)
         log.info(
             "stored %d new of %d objects in %s for %s (%d failed)",
             result.stored,
@@ -459,6 +467,43 @@ class TaxiiApi:
             body["versions"] = [item.version for item in page.items]
         return taxii_json(body, headers=_page_headers(page))
 
+    # -- Kakehashi extension: waiting for changes --------------------------------------
+
+    async def changes(self, request: Request) -> Response:
+        """``GET …/collections/{id}/changes/?after=TIMESTAMP&wait=SECONDS`` (an extension).
+
+        Answers as soon as an object added after ``after`` is visible to the caller, or
+        after ``wait`` seconds (at most 60): ``{"changed": bool, "date_added_last": …}``.
+        Peers long-poll it so a new object reaches them in well under a second; what it
+        reveals is only what the caller may read anyway.
+        """
+        account = self._begin(request)
+        collection = self._collection(request, account, read=True)
+        visibility = self._visibility(account, collection)
+        after_text = request.query_params.get("after")
+        after_us = 0
+        if after_text:
+            try:
+                after_us = parse_timestamp_us(after_text)
+            except ValueError as exc:
+                raise InvalidRequest(str(exc), parameter="after") from exc
+        wait_text = request.query_params.get("wait", "0")
+        if not wait_text.isdigit():
+            raise InvalidRequest("must be a whole number of seconds", parameter="wait")
+        deadline = time.monotonic() + min(int(wait_text), MAX_CHANGES_WAIT_S)
+        while True:
+            latest = await run_in_threadpool(self.store.latest_added_us, collection.id, visibility)
+            remaining = deadline - time.monotonic()
+            if latest > after_us or remaining <= 0:
+                break
+            # Woken at once by writes in this process; the short timeout catches writes
+            # made by other hub processes on the same database.
+            await self.notifier.wait_async(collection.id, min(remaining, CHANGES_RECHECK_S))
+        body: dict[str, Any] = {"changed": latest > after_us}
+        if latest:
+            body["date_added_last"] = format_us(latest)
+        return taxii_json(body)
+
     # -- routing ------------------------------------------------------------------------
 
     def routes(self) -> list[BaseRoute]:
@@ -477,6 +522,7 @@ class TaxiiApi:
             (obj, self.get_object, ["GET"]),
             (obj, self.delete_object, ["DELETE"]),
             (obj + "/versions", self.versions, ["GET"]),
+            (coll + "/changes", self.changes, ["GET"]),
         ]
         merged: dict[str, dict[str, Callable[[Request], Any]]] = {}
         for path, handler, methods in table:

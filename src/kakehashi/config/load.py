@@ -14,9 +14,12 @@ from kakehashi.config.model import (
     AGREEMENT_FIELDS,
     API_ROOT_FIELDS,
     COLLECTION_FIELDS,
+    DIRECTIONS,
     HUB_FIELDS,
     ORGANIZATION_FIELDS,
     PARTY_FIELDS,
+    PEER_COLLECTION_FIELDS,
+    PEER_FIELDS,
     ROLES,
     Account,
     Agreement,
@@ -25,6 +28,8 @@ from kakehashi.config.model import (
     HubSettings,
     Organization,
     Party,
+    Peer,
+    PeerCollection,
     Settings,
 )
 from kakehashi.config.toml import Reader
@@ -106,7 +111,15 @@ def parse_settings(
             line = int(found.group(1)) if found else None
         raise ConfigError(f"not valid TOML: {exc}", line=line, path=source) from exc
     reader = Reader(text, source)
-    known_sections = {"hub", "organizations", "accounts", "api_roots", "collections", "agreements"}
+    known_sections = {
+        "hub",
+        "organizations",
+        "accounts",
+        "api_roots",
+        "collections",
+        "agreements",
+        "peers",
+    }
     for name in data:
         if name not in known_sections:
             allowed = ", ".join(sorted(known_sections))
@@ -157,6 +170,7 @@ def parse_settings(
         max_page_size=hub["max_page_size"],
         status_retention_s=retention_s,
         default_tlp=default_tlp,
+        organization=hub["organization"],
     )
 
     orgs = [
@@ -176,6 +190,10 @@ def parse_settings(
     check_unique(reader, orgs, "key", "organizations")
     check_unique(reader, orgs, "identity", "organizations")
     org_keys = {o["key"] for o in orgs}
+    if hub["organization"] and hub["organization"] not in org_keys:
+        raise reader.error(
+            f"names unknown organisation {hub['organization']!r}", ["hub", "organization"]
+        )
     organizations = _organizations(reader, orgs, org_keys)
 
     accounts = [
@@ -254,8 +272,10 @@ def parse_settings(
             )
         seen_aliases[scoped] = i
 
+    peers = _peers(reader, data, org_keys, {c["id"] for c in collections}, hub["organization"])
     return Settings(
         hub=hub_settings,
+        peers=peers,
         organizations=organizations,
         agreements=agreements,
         accounts=tuple(Account(**a) for a in accounts),
@@ -379,6 +399,89 @@ def _agreements(
             )
         )
     return tuple(result)
+
+
+def _peers(
+    reader: Reader,
+    data: Mapping[str, Any],
+    org_keys: set[str],
+    collection_ids: set[str],
+    hub_organization: str,
+) -> tuple[Peer, ...]:
+    raws = [
+        reader.table(raw, PEER_FIELDS, ["peers", i])
+        for i, raw in enumerate(reader.array(data, "peers"))
+    ]
+    check_unique(reader, raws, "name", "peers")
+    peers: list[Peer] = []
+    for i, raw in enumerate(raws):
+        path: list[str | int] = ["peers", i]
+        if not _KEY.match(raw["name"]):
+            raise reader.error("must be lower-case letters, digits, '-' or '_'", [*path, "name"])
+        if not raw["url"].startswith(("http://", "https://")):
+            raise reader.error("must be an http:// or https:// URL", [*path, "url"])
+        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", raw["token_env"]):
+            raise reader.error(
+                "must be the NAME of an environment variable (the token never goes in the file)",
+                [*path, "token_env"],
+            )
+        for key in ("organization", "receiver"):
+            if raw[key] and raw[key] not in org_keys:
+                raise reader.error(f"names unknown organisation {raw[key]!r}", [*path, key])
+        interval_s = _duration(reader, raw["interval"], [*path, "interval"])
+        if not raw["collections"]:
+            raise reader.error(
+                "a peer needs at least one collection mapping", [*path, "collections"]
+            )
+        mappings: list[PeerCollection] = []
+        for j, item in enumerate(raw["collections"]):
+            mpath: list[str | int] = [*path, "collections", j]
+            mapping = reader.table(item, PEER_COLLECTION_FIELDS, mpath)
+            if mapping["local"] not in collection_ids:
+                raise reader.error(
+                    f"names unknown local collection {mapping['local']!r}", [*mpath, "local"]
+                )
+            if mapping["direction"] not in DIRECTIONS:
+                raise reader.error(f"must be one of {', '.join(DIRECTIONS)}", [*mpath, "direction"])
+            own_interval = (
+                _duration(reader, mapping["interval"], [*mpath, "interval"])
+                if mapping["interval"]
+                else interval_s
+            )
+            mappings.append(
+                PeerCollection(
+                    remote=mapping["remote"],
+                    local=mapping["local"],
+                    direction=mapping["direction"],
+                    interval_s=own_interval,
+                )
+            )
+        # Without a receiver, what the peer sends at AMBER and above is kept but shown to
+        # nobody (RED still to its named recipients): the safe reading of the re-share rules.
+        receiver = raw["receiver"] or hub_organization
+        peers.append(
+            Peer(
+                name=raw["name"],
+                url=raw["url"] if raw["url"].endswith("/") else raw["url"] + "/",
+                token_env=raw["token_env"],
+                organization=raw["organization"],
+                receiver=receiver,
+                collections=tuple(mappings),
+                username=raw["username"],
+                interval_s=interval_s,
+            )
+        )
+    return tuple(peers)
+
+
+def _duration(reader: Reader, text: str, path: Sequence[str | int]) -> float:
+    try:
+        seconds = parse_duration_s(text)
+    except ValueError as exc:
+        raise reader.error(str(exc), path) from exc
+    if seconds <= 0:
+        raise reader.error("must be longer than zero", path)
+    return seconds
 
 
 def load_settings(path: Path, *, environ: Mapping[str, str] | None = None) -> Settings:

@@ -50,6 +50,13 @@ HUB_FIELDS: tuple[Field, ...] = (
         "How long status resources are kept (at least 24h): a number and ms, s, m, h or d.",
     ),
     Field(
+        "organization",
+        str,
+        "",
+        "Key of the organisation that runs this hub: the receiver of what peers send"
+        " (unless a peer names its own receiver).",
+    ),
+    Field(
         "default_tlp",
         str,
         "amber",
@@ -124,6 +131,70 @@ COLLECTION_FIELDS: tuple[Field, ...] = (
 )
 
 
+PEER_FIELDS: tuple[Field, ...] = (
+    Field("name", str, ..., "Short name of the peer, used by `kakehashi sync --peer`."),
+    Field("url", str, ..., "The peer's TAXII 2.1 discovery URL (…/taxii2/)."),
+    Field("username", str, "", "Account on the peer (HTTP Basic); empty for a Bearer token."),
+    Field(
+        "token_env",
+        str,
+        ...,
+        "Environment variable holding the token for the peer (never the token itself).",
+    ),
+    Field(
+        "organization",
+        str,
+        ...,
+        "Key of the local organisation that stands for the peer's party: the author of"
+        " what it sends, unless created_by_ref names another known organisation.",
+    ),
+    Field(
+        "receiver",
+        str,
+        "",
+        "Key of the local organisation that receives from this peer (default:"
+        " [hub] organization); re-sharing rules are applied from its point of view.",
+    ),
+    Field("interval", str, "60s", "How often to poll a peer that cannot notify (30s, 5m)."),
+    Field("collections", list, ..., "The mappings: [[peers.collections]] tables."),
+)
+PEER_COLLECTION_FIELDS: tuple[Field, ...] = (
+    Field("remote", str, ..., "Id (or alias) of the collection on the peer."),
+    Field("local", str, ..., "Id of the collection on this hub."),
+    Field("direction", str, "pull", "pull, push or both."),
+    Field("interval", str, "", "Overrides the peer's interval for this mapping."),
+)
+DIRECTIONS = ("pull", "push", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class PeerCollection:
+    remote: str
+    local: str
+    direction: str = "pull"
+    interval_s: float = 60.0
+
+    @property
+    def pulls(self) -> bool:
+        return self.direction in ("pull", "both")
+
+    @property
+    def pushes(self) -> bool:
+        return self.direction in ("push", "both")
+
+
+@dataclass(frozen=True, slots=True)
+class Peer:
+    name: str
+    url: str
+    token_env: str
+    organization: str
+    receiver: str
+    collections: tuple[PeerCollection, ...]
+    username: str = ""
+    interval_s: float = 60.0
+
+
 @dataclass(frozen=True, slots=True)
 class HubSettings:
     title: str
@@ -135,6 +206,7 @@ class HubSettings:
     max_page_size: int = 1000
     status_retention_s: float = 7 * 86400.0
     default_tlp: Tlp = Tlp.AMBER
+    organization: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +277,7 @@ class Settings:
     api_roots: tuple[ApiRoot, ...] = ()
     collections: tuple[Collection, ...] = ()
     agreements: tuple[Agreement, ...] = ()
+    peers: tuple[Peer, ...] = ()
     base_dir: Path = Path()
     source: str = ""
 

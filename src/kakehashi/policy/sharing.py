@@ -20,9 +20,9 @@ The rules (docs/agreements.md has the table):
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from kakehashi.config import Collection, Organization, Settings
+from kakehashi.config import Collection, Organization, Peer, Settings
 from kakehashi.policy.access import Access
 from kakehashi.stix.markings import Tlp
 from kakehashi.stix.visibility import Visibility
@@ -116,7 +116,18 @@ class Policy:
             strict=reader.party and ceiling >= Tlp.AMBER,
             red=ceiling >= Tlp.RED,
             default_tlp=self._default_tlp,
+            lineage=tuple(o.key for o in self._chain(organization)),
         )
+
+    def onward_visibility(self, peer: Peer, collection: Collection) -> Visibility | None:
+        """What may be pushed from ``collection`` to ``peer``: what the organisation that
+        stands for the peer's party may receive here, minus what came from that peer or
+        was written by it, and minus what this hub received above GREEN (never re-shared
+        to a third hub). ``None`` when that organisation may not read the collection."""
+        visibility = self.visibility(peer.organization, collection)
+        if visibility is None:
+            return None
+        return replace(visibility, onward_peer=peer.name, onward_author=peer.organization)
 
     def may_claim(self, organization: str, collection: Collection, created_by_ref: str) -> bool:
         """Whether a writer from ``organization`` may post an object whose

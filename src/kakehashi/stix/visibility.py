@@ -25,6 +25,14 @@ class Visibility:
         strict: whether AMBER+STRICT objects are visible (a party itself, ceiling >= AMBER).
         red: whether TLP:RED objects naming the viewer as a recipient are visible.
         default_tlp: the level of objects that carry no TLP marking.
+        lineage: the viewer and the organisations above it (parent, grandparent, ...):
+            objects received from a peer at AMBER are shown only to their receiving
+            organisation and its constituents, AMBER+STRICT to the receiver alone.
+        onward_peer: set when the viewer is a peer hub being pushed to (its name): objects
+            received from peers go onward only at GREEN or below, never back to where they
+            came from.
+        onward_author: the organisation that stands for that peer; what it wrote is never
+            sent back to it.
         everything: no filtering at all (the operator's own export and the audit tools).
     """
 
@@ -34,6 +42,9 @@ class Visibility:
     strict: bool
     red: bool
     default_tlp: Tlp
+    lineage: tuple[str, ...] = ()
+    onward_peer: str = ""
+    onward_author: str = ""
     everything: bool = False
 
     @classmethod

@@ -22,10 +22,13 @@ __all__ = [
     "AddResult",
     "ObjectQuery",
     "Page",
+    "Provenance",
     "Status",
     "StatusDetail",
     "Store",
     "StoredVersion",
+    "SyncKey",
+    "SyncState",
     "VersionSelector",
     "WriteRequest",
 ]
@@ -173,6 +176,46 @@ class Status:
 
 
 @dataclass(frozen=True, slots=True)
+class SyncKey:
+    """One peer mapping in one direction."""
+
+    peer: str
+    remote_collection: str
+    local_collection: str
+    direction: str  # "pull" or "push"
+
+
+@dataclass(frozen=True, slots=True)
+class SyncState:
+    """Where a peer mapping stands: its durable cursor and its last outcome.
+
+    Attributes:
+        cursor: for a pull, the remote ``date_added`` of the last committed page (text as
+            the peer wrote it); for a push, the local ``date_added`` last sent.
+        cursor_us: the cursor in epoch microseconds (0 = from the beginning).
+        objects: how many object versions this mapping has moved in total.
+    """
+
+    key: SyncKey
+    cursor: str = ""
+    cursor_us: int = 0
+    objects: int = 0
+    last_run_us: int = 0
+    last_success_us: int = 0
+    last_error: str = ""
+    last_error_us: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Provenance:
+    """Where received objects come from, and the local organisation that received them."""
+
+    peer: str
+    remote_collection: str
+    received_by: str
+
+
+@dataclass(frozen=True, slots=True)
 class WriteRequest:
     """One envelope to store in one transaction.
 
@@ -188,6 +231,12 @@ class WriteRequest:
         account: the account that wrote (for the audit record).
         agreement: the collection's agreement (for the audit record).
         detail: the endpoint or command (for the audit record).
+        authors: per object, the organisation recorded as its author (objects pulled from a
+            peer are authored by the organisation their created_by_ref names); empty = all
+            by ``author``.
+        provenance: set for objects received from a peer.
+        cursor: a sync cursor to advance in the same transaction, so that it never moves
+            past objects that were not committed.
     """
 
     collection_id: str
@@ -200,6 +249,9 @@ class WriteRequest:
     account: str = ""
     agreement: str = ""
     detail: str = ""
+    authors: Sequence[str] = ()
+    provenance: Provenance | None = None
+    cursor: SyncState | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -278,6 +330,15 @@ class Store(Protocol):
 
     def append_audit(self, entry: AuditEntry) -> AuditRecord:
         """Append one record to the audit chain."""
+
+    def sync_states(self, peer: str | None = None) -> list[SyncState]:
+        """The recorded state of every peer mapping (of one peer)."""
+
+    def save_sync_state(self, state: SyncState) -> None:
+        """Record a mapping's cursor and outcome (outside an object write)."""
+
+    def latest_added_us(self, collection_id: str, visibility: Visibility) -> int:
+        """The ``date_added`` of the newest visible version, 0 for none (change polling)."""
 
     def audit_records(
         self,

@@ -68,6 +68,28 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
         )""",
         "INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, '" + "0" * 64 + "')",
     ),
+    (
+        # Federation: where a version came from, and which local organisation received it
+        # (re-share rules are applied from its point of view). '' = written on this hub.
+        "ALTER TABLE objects ADD COLUMN origin TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE objects ADD COLUMN origin_collection TEXT NOT NULL DEFAULT ''",
+        "ALTER TABLE objects ADD COLUMN received_by TEXT NOT NULL DEFAULT ''",
+        # One row per peer mapping and direction: the durable cursor and the last outcome.
+        """CREATE TABLE sync_state (
+            peer TEXT NOT NULL,
+            remote_collection TEXT NOT NULL,
+            local_collection TEXT NOT NULL,
+            direction TEXT NOT NULL,
+            cursor TEXT NOT NULL,
+            cursor_us {bigint} NOT NULL,
+            objects {bigint} NOT NULL,
+            last_run_us {bigint} NOT NULL,
+            last_success_us {bigint} NOT NULL,
+            last_error TEXT NOT NULL,
+            last_error_us {bigint} NOT NULL,
+            PRIMARY KEY (peer, remote_collection, local_collection, direction)
+        )""",
+    ),
 )
 
 

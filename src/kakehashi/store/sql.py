@@ -25,9 +25,12 @@ from kakehashi.store.base import (
     AddResult,
     ObjectQuery,
     Page,
+    Provenance,
     Status,
     StatusDetail,
     StoredVersion,
+    SyncKey,
+    SyncState,
     VersionSelector,
     WriteRequest,
 )
@@ -56,14 +59,32 @@ def _placeholders(count: int) -> str:
 
 
 def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
-    """The predicate that keeps only the rows of ``alias`` the viewer may see."""
+    """The predicate that keeps only the rows of ``alias`` the viewer may see.
+
+    Local objects follow the agreement and their TLP; objects received from a peer follow
+    the re-share rules from the receiving organisation's point of view (AMBER: receiver and
+    its constituents; AMBER+STRICT: the receiver only; RED: named recipients).
+    """
     if visibility.everything:
         return "1 = 1", []
     level = f"COALESCE({alias}.tlp, {int(visibility.default_tlp)})"
-    alternatives = [f"{alias}.author = ?", f"{level} <= {int(visibility.open_level)}"]
-    params: list[Any] = [visibility.organization]
+    local = f"{alias}.origin = ''"
+    params: list[Any] = []
+    lineage = visibility.lineage or (visibility.organization,)
+    in_lineage = f"{alias}.received_by IN ({_placeholders(len(lineage))})"
+    alternatives = [
+        f"{alias}.author = ?",
+        f"({level} <= {min(int(visibility.open_level), int(Tlp.GREEN))})",
+    ]
+    params.append(visibility.organization)
+    if visibility.open_level >= Tlp.AMBER:
+        alternatives.append(f"({level} = {int(Tlp.AMBER)} AND ({local} OR {in_lineage}))")
+        params.extend(lineage)
     if visibility.strict:
-        alternatives.append(f"{level} = {int(Tlp.AMBER_STRICT)}")
+        alternatives.append(
+            f"({level} = {int(Tlp.AMBER_STRICT)} AND ({local} OR {alias}.received_by = ?))"
+        )
+        params.append(visibility.organization)
     if visibility.red:
         alternatives.append(
             f"({level} = {int(Tlp.RED)} AND EXISTS (SELECT 1 FROM object_recipients r"
@@ -71,7 +92,16 @@ def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
             f" AND r.date_added_us = {alias}.date_added_us AND r.identity = ?))"
         )
         params.append(visibility.identity)
-    return "(" + " OR ".join(alternatives) + ")", params
+    predicate = "(" + " OR ".join(alternatives) + ")"
+    if visibility.onward_peer:
+        # Pushing to a peer: nothing goes back where it came from or to its author, and
+        # what this hub received itself goes onward only at GREEN or below.
+        predicate += (
+            f" AND {alias}.author <> ? AND {alias}.origin <> ?"
+            f" AND ({local} OR {level} <= {int(Tlp.GREEN)})"
+        )
+        params.extend([visibility.onward_author, visibility.onward_peer])
+    return predicate, params
 
 
 class SqlStore(ABC):
@@ -107,15 +137,18 @@ class SqlStore(ABC):
             next_added = max(now_us(), last_added_us + 1)
             for definition in request.definitions:
                 outcome = self._insert_one(
-                    cur, request.collection_id, HUB_AUTHOR, definition, next_added
+                    cur, request.collection_id, HUB_AUTHOR, definition, next_added, None
                 )
                 if isinstance(outcome, tuple) and outcome[1]:
                     next_added += 1
-            for obj in request.objects:
+            authors = request.authors or [request.author] * len(request.objects)
+            for obj, obj_author in zip(request.objects, authors, strict=True):
                 # The OASIS TLP definitions and the recipients extension definition belong to
                 # the hub: whoever posts them, one copy is kept, and nobody may change it.
-                author = HUB_AUTHOR if is_hub_definition(obj.id) else request.author
-                outcome = self._insert_one(cur, request.collection_id, author, obj, next_added)
+                author = HUB_AUTHOR if is_hub_definition(obj.id) else obj_author
+                outcome = self._insert_one(
+                    cur, request.collection_id, author, obj, next_added, request.provenance
+                )
                 if isinstance(outcome, StatusDetail):
                     failures.append(outcome)
                     continue
@@ -144,6 +177,8 @@ class SqlStore(ABC):
                 "INSERT INTO statuses (id, owner, created_us, body) VALUES (?, ?, ?, ?)",
                 (status.id, status.owner, request.request_us, status.dumps()),
             )
+            if request.cursor is not None:
+                self._save_sync_state(cur, request.cursor)
             if successes:
                 self._append(
                     cur,
@@ -167,6 +202,7 @@ class SqlStore(ABC):
         author: str,
         obj: ObjectVersion,
         date_added_us: int,
+        provenance: Provenance | None,
     ) -> tuple[StatusDetail, bool] | StatusDetail:
         """Insert one version; return (success, inserted?) or a failure.
 
@@ -203,8 +239,9 @@ class SqlStore(ABC):
                 )
         cur.execute(
             "INSERT INTO objects (collection_id, date_added_us, id, type, spec_version,"
-            " version, version_us, created_by_ref, author, tlp, raw)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " version, version_us, created_by_ref, author, tlp, raw, origin,"
+            " origin_collection, received_by)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 collection_id,
                 date_added_us,
@@ -217,6 +254,9 @@ class SqlStore(ABC):
                 author,
                 None if obj.tlp is None else int(obj.tlp),
                 obj.raw,
+                provenance.peer if provenance else "",
+                provenance.remote_collection if provenance else "",
+                provenance.received_by if provenance else "",
             ),
         )
         for identity in obj.recipients:
@@ -405,6 +445,76 @@ class SqlStore(ABC):
             if not page.more:
                 return
             after = page.last_added_us
+
+    def latest_added_us(self, collection_id: str, visibility: Visibility) -> int:
+        visible, params = visibility_sql("o", visibility)
+        with self._read() as cur:
+            cur.execute(
+                "SELECT MAX(o.date_added_us) FROM objects o"
+                f" WHERE o.collection_id = ? AND {visible}",
+                (collection_id, *params),
+            )
+            row = cur.fetchone()
+        return int(row[0] or 0)
+
+    # -- federation state ----------------------------------------------------------------
+
+    _SYNC_COLUMNS = (
+        "peer, remote_collection, local_collection, direction, cursor, cursor_us, objects,"
+        " last_run_us, last_success_us, last_error, last_error_us"
+    )
+
+    def _save_sync_state(self, cur: Cursor, state: SyncState) -> None:
+        key = state.key
+        cur.execute(
+            "DELETE FROM sync_state WHERE peer = ? AND remote_collection = ?"
+            " AND local_collection = ? AND direction = ?",
+            (key.peer, key.remote_collection, key.local_collection, key.direction),
+        )
+        cur.execute(
+            f"INSERT INTO sync_state ({self._SYNC_COLUMNS})"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                key.peer,
+                key.remote_collection,
+                key.local_collection,
+                key.direction,
+                state.cursor,
+                state.cursor_us,
+                state.objects,
+                state.last_run_us,
+                state.last_success_us,
+                state.last_error,
+                state.last_error_us,
+            ),
+        )
+
+    def save_sync_state(self, state: SyncState) -> None:
+        with self._audit_write() as cur:
+            self._save_sync_state(cur, state)
+
+    def sync_states(self, peer: str | None = None) -> list[SyncState]:
+        where, params = ("WHERE peer = ?", [peer]) if peer is not None else ("", [])
+        with self._read() as cur:
+            cur.execute(
+                f"SELECT {self._SYNC_COLUMNS} FROM sync_state {where}"
+                " ORDER BY peer, local_collection, remote_collection, direction",
+                params,
+            )
+            rows = cur.fetchall()
+        return [
+            SyncState(
+                key=SyncKey(*row[:4]),
+                cursor=row[4],
+                cursor_us=int(row[5]),
+                objects=int(row[6]),
+                last_run_us=int(row[7]),
+                last_success_us=int(row[8]),
+                last_error=row[9],
+                last_error_us=int(row[10]),
+            )
+            for row in rows
+        ]
 
     # -- audit ---------------------------------------------------------------------------
 

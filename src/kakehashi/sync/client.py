@@ -220,6 +220,16 @@ class TaxiiClient:
         url = urljoin(_slash(collection_url), "objects/")
         return self._json(self._request("POST", url, body=body))
 
+    def wait_changes(self, collection_url: str, *, after: str | None, wait: float) -> bool:
+        """Long-poll a Kakehashi peer's ``changes`` endpoint (a Kakehashi extension): returns
+        when an object newer than ``after`` is visible to us, or after ``wait`` seconds.
+        Raises :class:`PeerError` with status 404 on servers that do not have it."""
+        params = {"wait": str(max(1, int(wait)))}
+        if after:
+            params["after"] = after
+        url = urljoin(_slash(collection_url), "changes/")
+        return bool(self._json(self._request("GET", url, params=params)).get("changed"))
+
     def status(self, api_root_url: str, status_id: str) -> dict[str, Any]:
         return self._json(self._request("GET", urljoin(api_root_url, f"status/{status_id}/")))
 

@@ -10,15 +10,16 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 
-from kakehashi.config import Collection, Settings
+from kakehashi.config import Collection, Peer, Settings
 from kakehashi.errors import StixValidationError
 from kakehashi.policy import Policy
 from kakehashi.stix.envelope import RawObject
 from kakehashi.stix.markings import TLP_IDS, claims_tlp, definition_objects, is_tlp_definition
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.validate import validate_object
-from kakehashi.store import StatusDetail, WriteRequest
+from kakehashi.store import Provenance, StatusDetail, WriteRequest
 
 __all__ = ["Ingest"]
 
@@ -73,6 +74,27 @@ class Ingest:
     ) -> WriteRequest:
         """Validate ``raw_objects`` written by ``organization`` into ``collection``."""
         accepted, rejected = self._check_objects(collection, organization, raw_objects)
+        return self._request(
+            collection,
+            organization,
+            accepted,
+            rejected,
+            account=account,
+            request_us=request_us,
+            detail=detail,
+        )
+
+    def _request(
+        self,
+        collection: Collection,
+        organization: str,
+        accepted: list[ObjectVersion],
+        rejected: list[StatusDetail],
+        *,
+        account: str,
+        request_us: int,
+        detail: str,
+    ) -> WriteRequest:
         used_markings: set[str] = set()
         for obj in accepted:
             used_markings |= obj.tlp_refs
@@ -94,8 +116,46 @@ class Ingest:
             detail=detail,
         )
 
+    def received(
+        self,
+        collection: Collection,
+        peer: Peer,
+        remote_collection: str,
+        raw_objects: Sequence[RawObject],
+        *,
+        request_us: int,
+    ) -> WriteRequest:
+        """Objects pulled from ``peer``: validated like any write, authored by the
+        organisation their ``created_by_ref`` names when this hub knows it (so an object
+        that comes back from a peer is recognised as the one already stored), else by the
+        organisation that stands for the peer, and marked with their provenance."""
+        accepted, rejected = self._check_objects(
+            collection, peer.organization, raw_objects, claims_checked=False
+        )
+        by_identity = {o.identity: o.key for o in self._settings.organizations}
+        authors = [by_identity.get(obj.created_by_ref, peer.organization) for obj in accepted]
+        request = self._request(
+            collection,
+            peer.organization,
+            accepted,
+            rejected,
+            account=f"sync:{peer.name}",
+            request_us=request_us,
+            detail=f"pull from {peer.name}",
+        )
+        return replace(
+            request,
+            authors=authors,
+            provenance=Provenance(peer.name, remote_collection, peer.receiver),
+        )
+
     def _check_objects(
-        self, collection: Collection, organization: str, raw_objects: Sequence[RawObject]
+        self,
+        collection: Collection,
+        organization: str,
+        raw_objects: Sequence[RawObject],
+        *,
+        claims_checked: bool = True,
     ) -> tuple[list[ObjectVersion], list[StatusDetail]]:
         # Marking definitions in this envelope that pretend to be TLP: objects that lean
         # on them are refused too, not silently treated as unmarked.
@@ -113,7 +173,9 @@ class Ingest:
         for index, item in enumerate(raw_objects):
             try:
                 obj = self._validate(item.value, item.raw)
-                self._check_write_rules(collection, organization, obj, item.value, impostors)
+                self._check_write_rules(
+                    collection, organization, obj, item.value, impostors, claims_checked
+                )
             except StixValidationError as exc:
                 rejected.append(_rejected(index, item.value, exc))
                 continue
@@ -127,9 +189,12 @@ class Ingest:
         obj: ObjectVersion,
         value: object,
         impostors: set[str],
+        claims_checked: bool = True,
     ) -> None:
-        if obj.created_by_ref and not self._policy.may_claim(
-            organization, collection, obj.created_by_ref
+        if (
+            claims_checked
+            and obj.created_by_ref
+            and not self._policy.may_claim(organization, collection, obj.created_by_ref)
         ):
             own = self._settings.organization(organization).identity
             raise StixValidationError(

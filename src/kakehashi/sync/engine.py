@@ -1,0 +1,287 @@
+"""Pulling from and pushing to one peer: the work of one pass, with durable cursors.
+
+A pull pages through the remote collection from its cursor (``added_after``, then ``next``)
+and commits each page together with the advanced cursor, so a crash never moves the
+cursor past objects that were not stored, and a re-pull stores nothing twice (identical
+versions are recognised). A push sends, from its cursor, what the organisation standing
+for the peer may receive (:meth:`Policy.onward_visibility`), checks the remote status
+resource, retries failures, and reports what still fails.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import replace
+
+from kakehashi.audit import AuditAction, AuditEntry
+from kakehashi.config import Collection, Peer, PeerCollection, Settings
+from kakehashi.ingest import Ingest
+from kakehashi.policy import Policy
+from kakehashi.stix.envelope import RawObject
+from kakehashi.stix.timestamps import now_us, parse_timestamp_us
+from kakehashi.store import (
+    ObjectQuery,
+    Store,
+    StoredVersion,
+    SyncKey,
+    SyncState,
+    VersionSelector,
+)
+from kakehashi.sync.client import PeerError, TaxiiClient
+
+__all__ = ["PeerLink", "PushReport"]
+
+log = logging.getLogger(__name__)
+
+PULL_PAGE = 1000
+PUSH_BATCH = 500
+PUSH_RETRIES = 2
+
+
+class PushReport:
+    """What one push pass did."""
+
+    def __init__(self) -> None:
+        self.sent = 0
+        self.failed: list[str] = []
+
+
+class PeerLink:
+    """Sync with one peer.
+
+    Args:
+        settings: the hub's configuration.
+        peer: the peer's configuration.
+        store: the local store (open).
+        client: a TAXII client authenticated at the peer.
+        sleep: how to wait between status polls and retries (tests pass a fake).
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        peer: Peer,
+        store: Store,
+        client: TaxiiClient,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.peer = peer
+        self._settings = settings
+        self._store = store
+        self._client = client
+        self._policy = Policy(settings)
+        self._ingest = Ingest(settings, self._policy)
+        self._collections = {c.id: c for c in settings.collections}
+        self._remote_urls: dict[str, str] = {}
+        self._sleep = sleep
+
+    def close(self) -> None:
+        self._client.close()
+
+    def wait_changes(self, mapping: PeerCollection, cursor: str, wait: float) -> bool:
+        """Block until the peer has something newer than ``cursor`` (or ``wait`` passes)."""
+        return self._client.wait_changes(self.remote_url(mapping), after=cursor or None, wait=wait)
+
+    # -- helpers --------------------------------------------------------------------------
+
+    def remote_url(self, mapping: PeerCollection) -> str:
+        url = self._remote_urls.get(mapping.remote)
+        if url is None:
+            url = self._client.find_collection(self.peer.url, mapping.remote)
+            self._remote_urls[mapping.remote] = url
+        return url
+
+    def state(self, mapping: PeerCollection, direction: str) -> SyncState:
+        key = SyncKey(self.peer.name, mapping.remote, mapping.local, direction)
+        for state in self._store.sync_states(self.peer.name):
+            if state.key == key:
+                return state
+        return SyncState(key=key)
+
+    def record_error(self, mapping: PeerCollection, direction: str, error: str) -> None:
+        state = self.state(mapping, direction)
+        now = now_us()
+        self._store.save_sync_state(
+            replace(state, last_run_us=now, last_error=error[:500], last_error_us=now)
+        )
+
+    # -- pull -------------------------------------------------------------------------------
+
+    def pull_once(self, mapping: PeerCollection, *, max_pages: int | None = None) -> int:
+        """Pull every new page; return how many object versions were newly stored."""
+        collection = self._collections[mapping.local]
+        state = self.state(mapping, "pull")
+        url = self.remote_url(mapping)
+        stored = 0
+        for pages, page in enumerate(
+            self._client.iter_objects(url, added_after=state.cursor or None, limit=PULL_PAGE),
+            start=1,
+        ):
+            if not page.objects:
+                break
+            raw_objects = [RawObject(v, r) for v, r in zip(page.objects, page.raws, strict=True)]
+            request = self._ingest.received(
+                collection, self.peer, mapping.remote, raw_objects, request_us=now_us()
+            )
+            now = now_us()
+            cursor = page.date_added_last or state.cursor
+            state = replace(
+                state,
+                cursor=cursor,
+                cursor_us=_micros(cursor),
+                last_run_us=now,
+                last_success_us=now,
+                last_error="",
+                last_error_us=0,
+            )
+            result = self._store.add_objects(replace(request, cursor=state))
+            # The count of moved objects is kept in the same row; refresh it after commit.
+            stored += result.stored
+            state = replace(state, objects=state.objects + result.stored)
+            self._store.save_sync_state(state)
+            failures = [f for f in result.status.failures if f.message]
+            if failures:
+                log.warning(
+                    "pull %s %s: %d of %d objects refused, first: %s",
+                    self.peer.name,
+                    mapping.remote,
+                    len(failures),
+                    len(raw_objects),
+                    failures[0].message,
+                )
+            if max_pages is not None and pages >= max_pages:
+                break
+        now = now_us()
+        self._store.save_sync_state(replace(state, last_run_us=now, last_success_us=now))
+        if stored:
+            log.info(
+                "pulled %d new object versions from %s (%s -> %s)",
+                stored,
+                self.peer.name,
+                mapping.remote,
+                mapping.local,
+            )
+        return stored
+
+    # -- push -------------------------------------------------------------------------------
+
+    def push_once(self, mapping: PeerCollection) -> PushReport:
+        """Send what is new since the push cursor and may go to the peer."""
+        collection = self._collections[mapping.local]
+        visibility = self._policy.onward_visibility(self.peer, collection)
+        report = PushReport()
+        if visibility is None:
+            raise PeerError(
+                f"{self.peer.organization} may not read collection {collection.id}, so"
+                " nothing of it may be pushed to this peer",
+                url=self.peer.url,
+            )
+        state = self.state(mapping, "push")
+        url = self.remote_url(mapping)
+        while True:
+            page = self._store.get_objects(
+                collection.id,
+                ObjectQuery(
+                    limit=PUSH_BATCH,
+                    versions=VersionSelector.every(),
+                    after_us=state.cursor_us or None,
+                ),
+                visibility,
+            )
+            if not page.items:
+                break
+            failed = self._send(url, [item.raw for item in page.items])
+            report.sent += len(page.items) - len(failed)
+            report.failed.extend(failed)
+            self._audit_push(collection, page.items)
+            now = now_us()
+            last = page.last_added_us or state.cursor_us
+            state = replace(
+                state,
+                cursor=str(last),
+                cursor_us=last,
+                objects=state.objects + len(page.items) - len(failed),
+                last_run_us=now,
+                last_success_us=now if not failed else state.last_success_us,
+                last_error=(
+                    f"{len(failed)} objects refused by the peer, e.g. {failed[0]}" if failed else ""
+                ),
+                last_error_us=now if failed else 0,
+            )
+            self._store.save_sync_state(state)
+            if not page.more:
+                break
+        if report.sent:
+            log.info(
+                "pushed %d object versions to %s (%s -> %s)",
+                report.sent,
+                self.peer.name,
+                mapping.local,
+                mapping.remote,
+            )
+        return report
+
+    def _send(self, url: str, raws: list[str]) -> list[str]:
+        """POST ``raws``; retry the ones the peer refuses; return what still fails."""
+        pending = raws
+        failures: list[str] = []
+        for attempt in range(PUSH_RETRIES + 1):
+            status = self._client.add_objects(url, pending)
+            status = self._wait_final(url, status)
+            reported = status.get("failures", [])
+            failed_ids = {
+                str(f.get("id", "")): str(f.get("message", ""))
+                for f in (reported if isinstance(reported, list) else [])
+                if isinstance(f, dict)
+            }
+            if not failed_ids:
+                return []
+            failures = [f"{oid}: {msg}" for oid, msg in failed_ids.items()]
+            by_id = {_object_id(raw): raw for raw in pending}
+            pending = [by_id[oid] for oid in failed_ids if oid in by_id]
+            if not pending or attempt == PUSH_RETRIES:
+                break
+            self._sleep(0.5 * (attempt + 1))
+        return failures
+
+    def _wait_final(self, url: str, status: dict[str, object]) -> dict[str, object]:
+        deadline = time.monotonic() + 60
+        while status.get("status") == "pending" and time.monotonic() < deadline:
+            self._sleep(0.5)
+            api_root = url.split("/collections/")[0] + "/"
+            status = self._client.status(api_root, str(status.get("id")))
+        return status
+
+    def _audit_push(self, collection: Collection, versions: list[StoredVersion]) -> None:
+        self._store.append_audit(
+            AuditEntry(
+                at_us=now_us(),
+                organization=self.peer.organization,
+                account=f"sync:{self.peer.name}",
+                action=AuditAction.RELEASE,
+                collection_id=collection.id,
+                agreement=collection.agreement,
+                objects=tuple((v.id, v.version) for v in versions),
+                detail=f"push to {self.peer.name}",
+            )
+        )
+
+
+def _micros(cursor: str) -> int:
+    try:
+        return parse_timestamp_us(cursor) if cursor else 0
+    except ValueError:
+        return 0
+
+
+def _object_id(raw: str) -> str:
+    import json
+
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        return ""
+    return str(value.get("id", "")) if isinstance(value, dict) else ""
