@@ -1,0 +1,34 @@
+"""The ``kakehashi`` command: thin sub-commands over the library.
+
+Each command parses its options, calls the library and prints; :class:`HubError` is
+turned into a :class:`click.ClickException` with a distinct exit code here and nowhere
+else. Logging handlers are configured here, never by the library.
+"""
+
+from __future__ import annotations
+
+# Importing the command modules registers their commands on the group.
+from kakehashi.cli import audit, objects, sync  # noqa: F401
+from kakehashi.cli.base import (
+    EXIT_CONFIG,
+    EXIT_INPUT,
+    EXIT_STORE,
+    EXIT_SYNC,
+    EXIT_TAMPERED,
+    cli,
+)
+
+__all__ = [
+    "EXIT_CONFIG",
+    "EXIT_INPUT",
+    "EXIT_STORE",
+    "EXIT_SYNC",
+    "EXIT_TAMPERED",
+    "cli",
+    "main",
+]
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli(prog_name="kakehashi")
