@@ -1,4 +1,4 @@
-"""The SQL shared by both backends: the write transaction, TAXII reads, the audit chain.
+"""The SQL shared by both backends: the write transaction and the TAXII reads.
 
 Backends differ only in how they connect, lock and spell a few types; the queries are
 written once here with ``?`` placeholders (the PostgreSQL backend rewrites them).
@@ -10,13 +10,11 @@ filtered snapshot.
 from __future__ import annotations
 
 import json
-from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any
 
-from kakehashi.audit import AuditAction, AuditEntry, AuditRecord, chain_hash
+from kakehashi.audit import AuditAction, AuditEntry
 from kakehashi.stix.markings import Tlp, is_hub_definition
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import format_us, now_us
@@ -29,33 +27,20 @@ from kakehashi.store.base import (
     Status,
     StatusDetail,
     StoredVersion,
-    SyncKey,
-    SyncState,
     VersionSelector,
     WriteRequest,
 )
+from kakehashi.store.sql_base import Cursor, placeholders
+from kakehashi.store.sql_ledger import LedgerSql
 
 __all__ = ["DEFAULT_STATUS_RETENTION_US", "Cursor", "SqlStore", "visibility_sql"]
+
 
 # How long status resources are kept; TAXII clients poll them shortly after a POST, and the
 # issue asks for at least 24 hours.
 DEFAULT_STATUS_RETENTION_US = 7 * 24 * 3600 * 1_000_000
 # Who "wrote" the marking and extension definitions the hub adds to a collection.
 HUB_AUTHOR = ""
-
-
-class Cursor(Protocol):
-    """The slice of DB-API both sqlite3 and psycopg cursors provide."""
-
-    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
-
-    def fetchone(self) -> Any: ...
-
-    def fetchall(self) -> list[Any]: ...
-
-
-def _placeholders(count: int) -> str:
-    return ",".join("?" * count)
 
 
 def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
@@ -71,7 +56,7 @@ def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
     local = f"{alias}.origin = ''"
     params: list[Any] = []
     lineage = visibility.lineage or (visibility.organization,)
-    in_lineage = f"{alias}.received_by IN ({_placeholders(len(lineage))})"
+    in_lineage = f"{alias}.received_by IN ({placeholders(len(lineage))})"
     alternatives = [
         f"{alias}.author = ?",
         f"({level} <= {min(int(visibility.open_level), int(Tlp.GREEN))})",
@@ -104,28 +89,11 @@ def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
     return predicate, params
 
 
-class SqlStore(ABC):
+class SqlStore(LedgerSql):
     """The backend-independent half of a store. Subclasses provide connections."""
 
     def __init__(self, *, status_retention_us: int = DEFAULT_STATUS_RETENTION_US) -> None:
         self._status_retention_us = status_retention_us
-
-    # -- what a backend provides ---------------------------------------------------------
-
-    @abstractmethod
-    def _read(self) -> AbstractContextManager[Cursor]:
-        """A cursor for one consistent read."""
-
-    @abstractmethod
-    def _write(self, collection_id: str) -> AbstractContextManager[tuple[Cursor, int]]:
-        """A cursor in a write transaction holding the collection's clock lock, and the
-        collection's last ``date_added``; the transaction commits durably on exit."""
-
-    @abstractmethod
-    def _audit_write(self) -> AbstractContextManager[Cursor]:
-        """A cursor in a short transaction for appending release records. It commits
-        without waiting for the disk: a record survives a crash of the hub; the next
-        durable write makes it survive a power cut too."""
 
     # -- writes --------------------------------------------------------------------------
 
@@ -287,7 +255,7 @@ class SqlStore(ABC):
             doomed = cur.fetchall()
             for start in range(0, len(doomed), 500):
                 chunk = [row[0] for row in doomed[start : start + 500]]
-                marks = _placeholders(len(chunk))
+                marks = placeholders(len(chunk))
                 for table in ("objects", "object_recipients"):
                     cur.execute(
                         f"DELETE FROM {table} WHERE collection_id = ?"
@@ -324,13 +292,13 @@ class SqlStore(ABC):
         params: list[Any] = [collection_id]
         ids = (object_id,) if object_id is not None else query.ids
         if ids:
-            clauses.append(f"o.id IN ({_placeholders(len(ids))})")
+            clauses.append(f"o.id IN ({placeholders(len(ids))})")
             params.extend(ids)
         if query.types:
-            clauses.append(f"o.type IN ({_placeholders(len(query.types))})")
+            clauses.append(f"o.type IN ({placeholders(len(query.types))})")
             params.extend(query.types)
         if query.spec_versions:
-            clauses.append(f"o.spec_version IN ({_placeholders(len(query.spec_versions))})")
+            clauses.append(f"o.spec_version IN ({placeholders(len(query.spec_versions))})")
             params.extend(query.spec_versions)
         if query.after_us is not None:
             clauses.append("o.date_added_us > ?")
@@ -351,7 +319,7 @@ class SqlStore(ABC):
                     )
                     params.extend(inner_params)
             if selector.timestamps:
-                alternatives.append(f"o.version_us IN ({_placeholders(len(selector.timestamps))})")
+                alternatives.append(f"o.version_us IN ({placeholders(len(selector.timestamps))})")
                 params.extend(selector.timestamps)
             clauses.append("(" + " OR ".join(alternatives or ["1 = 0"]) + ")")
         return " AND ".join(clauses), params
@@ -456,164 +424,3 @@ class SqlStore(ABC):
             )
             row = cur.fetchone()
         return int(row[0] or 0)
-
-    # -- federation state ----------------------------------------------------------------
-
-    _SYNC_COLUMNS = (
-        "peer, remote_collection, local_collection, direction, cursor, cursor_us, objects,"
-        " last_run_us, last_success_us, last_error, last_error_us"
-    )
-
-    def _save_sync_state(self, cur: Cursor, state: SyncState) -> None:
-        key = state.key
-        cur.execute(
-            "DELETE FROM sync_state WHERE peer = ? AND remote_collection = ?"
-            " AND local_collection = ? AND direction = ?",
-            (key.peer, key.remote_collection, key.local_collection, key.direction),
-        )
-        cur.execute(
-            f"INSERT INTO sync_state ({self._SYNC_COLUMNS})"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                key.peer,
-                key.remote_collection,
-                key.local_collection,
-                key.direction,
-                state.cursor,
-                state.cursor_us,
-                state.objects,
-                state.last_run_us,
-                state.last_success_us,
-                state.last_error,
-                state.last_error_us,
-            ),
-        )
-
-    def save_sync_state(self, state: SyncState) -> None:
-        with self._audit_write() as cur:
-            self._save_sync_state(cur, state)
-
-    def sync_states(self, peer: str | None = None) -> list[SyncState]:
-        where, params = ("WHERE peer = ?", [peer]) if peer is not None else ("", [])
-        with self._read() as cur:
-            cur.execute(
-                f"SELECT {self._SYNC_COLUMNS} FROM sync_state {where}"
-                " ORDER BY peer, local_collection, remote_collection, direction",
-                params,
-            )
-            rows = cur.fetchall()
-        return [
-            SyncState(
-                key=SyncKey(*row[:4]),
-                cursor=row[4],
-                cursor_us=int(row[5]),
-                objects=int(row[6]),
-                last_run_us=int(row[7]),
-                last_success_us=int(row[8]),
-                last_error=row[9],
-                last_error_us=int(row[10]),
-            )
-            for row in rows
-        ]
-
-    # -- audit ---------------------------------------------------------------------------
-
-    def _append(self, cur: Cursor, entry: AuditEntry) -> AuditRecord:
-        cur.execute("SELECT seq, hash FROM audit_head WHERE id = 1" + self._lock_suffix)
-        last_seq, prev_hash = cur.fetchone()
-        seq = int(last_seq) + 1
-        digest = chain_hash(prev_hash, entry, seq)
-        cur.execute(
-            "INSERT INTO audit_log (seq, at_us, organization, account, action, collection_id,"
-            " agreement, objects, detail, prev_hash, hash)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                seq,
-                entry.at_us,
-                entry.organization,
-                entry.account,
-                str(entry.action),
-                entry.collection_id,
-                entry.agreement,
-                json.dumps([list(p) for p in entry.objects], separators=(",", ":")),
-                entry.detail,
-                prev_hash,
-                digest,
-            ),
-        )
-        cur.execute("UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1", (seq, digest))
-        return AuditRecord(seq=seq, entry=entry, prev_hash=prev_hash, hash=digest)
-
-    _lock_suffix = ""  # PostgreSQL appends " FOR UPDATE"
-
-    def append_audit(self, entry: AuditEntry) -> AuditRecord:
-        """Append one record (a release of objects) to the chain, in its own transaction."""
-        with self._audit_write() as cur:
-            return self._append(cur, entry)
-
-    def audit_records(
-        self,
-        *,
-        organization: str | None = None,
-        object_id: str | None = None,
-        since_us: int | None = None,
-        after_seq: int = 0,
-        batch: int = 1000,
-    ) -> Iterator[AuditRecord]:
-        """Audit records in chain order, optionally filtered."""
-        clauses = ["seq > ?"]
-        params: list[Any] = []
-        if organization is not None:
-            clauses.append("organization = ?")
-            params.append(organization)
-        if object_id is not None:
-            # The objects column is JSON text of [id, version] pairs; the quote anchors
-            # the id so a prefix of another id does not match.
-            clauses.append("objects LIKE ?")
-            params.append(f'%"{object_id}"%')
-        if since_us is not None:
-            clauses.append("at_us >= ?")
-            params.append(since_us)
-        where = " AND ".join(clauses)
-        last = after_seq
-        while True:
-            with self._read() as cur:
-                cur.execute(
-                    "SELECT seq, at_us, organization, account, action, collection_id,"
-                    f" agreement, objects, detail, prev_hash, hash FROM audit_log WHERE {where}"
-                    " ORDER BY seq LIMIT ?",
-                    (last, *params, batch),
-                )
-                rows = cur.fetchall()
-            for row in rows:
-                entry = AuditEntry(
-                    at_us=int(row[1]),
-                    organization=row[2],
-                    account=row[3],
-                    action=_audit_action(row[4]),
-                    collection_id=row[5],
-                    agreement=row[6],
-                    objects=_audit_objects(row[7]),
-                    detail=row[8],
-                )
-                yield AuditRecord(seq=int(row[0]), entry=entry, prev_hash=row[9], hash=row[10])
-            if len(rows) < batch:
-                return
-            last = int(rows[-1][0])
-
-
-def _audit_action(text: str) -> AuditAction | str:
-    try:
-        return AuditAction(text)
-    except ValueError:
-        return text  # an edited record: verify_chain reports it by its hash
-
-
-def _audit_objects(text: str) -> tuple[tuple[str, str], ...]:
-    """The (id, version) pairs of a record; text that is not ours is kept as it is, so
-    that verification reports the record as edited instead of failing to read it."""
-    try:
-        pairs = json.loads(text)
-        return tuple((str(pair[0]), str(pair[1])) for pair in pairs)
-    except (ValueError, TypeError, IndexError, KeyError):
-        return ((text, ""),)
