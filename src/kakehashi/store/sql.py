@@ -342,13 +342,17 @@ class SqlStore(LedgerSql):
         where += (
             " AND NOT EXISTS (SELECT 1 FROM objects d WHERE d.collection_id = o.collection_id"
             " AND d.id = o.id AND d.version_us = o.version_us"
-            f" AND d.date_added_us < o.date_added_us AND d.raw = o.raw AND {earlier})"
+            f" AND +d.date_added_us < o.date_added_us AND d.raw = o.raw AND {earlier})"
         )
         params.extend(earlier_params)
         raw = "o.raw" if with_raw else "''"
+        # With ids to look up, the unary plus keeps the planner from walking the whole
+        # collection in date_added order (the primary key) instead of using the id index;
+        # the few matching rows are then sorted.
+        order = "+o.date_added_us" if object_id is not None or query.ids else "o.date_added_us"
         sql = (
             f"SELECT o.id, o.type, o.spec_version, o.version, o.date_added_us, {raw}"
-            f" FROM objects o WHERE {where} ORDER BY o.date_added_us LIMIT ?"
+            f" FROM objects o WHERE {where} ORDER BY {order} LIMIT ?"
         )
         with self._read() as cur:
             cur.execute(sql, (*params, query.limit + 1))

@@ -69,6 +69,8 @@ class SqliteStore(SqlStore):
                 raise StoreUnavailable(f"SQLite: cannot use WAL on {self.path} (got {mode})")
             self._writer = writer
             self._migrate(writer)
+            # Keep the planner's statistics current (cheap; analyses only what needs it).
+            writer.execute("PRAGMA optimize")
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")

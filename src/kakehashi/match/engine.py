@@ -1,0 +1,297 @@
+"""The streaming matcher: observations in, per-indicator match tallies out.
+
+For each observation, each object's type selects its probes; each probe reads its path and
+fires the anchors the value meets (one dict lookup per value for ``=``). Fired targets
+are then resolved: an indicator whose whole pattern is the anchor is tallied at once; a
+``[…]`` that needs it is evaluated (once per observation, however many anchors fired);
+a ``[…]`` of a multi-observation pattern makes the observation a *candidate* of that
+indicator. Candidates are decided by :mod:`kakehashi.match.temporal` when the run ends,
+or earlier when an indicator has ``max_candidates`` of them.
+
+Memory is bounded: tallies exist only for indicators that matched (each keeps at most
+``max_refs`` observed-data ids) and each multi-observation indicator keeps at most
+``max_candidates`` candidates; when that many do not complete a match, the older half is
+dropped and the indicator is reported as *overflowed* (matches needing them are missed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from kakehashi.match.anchors import exact_key
+from kakehashi.match.compile import Index, Probe, Target
+from kakehashi.match.evaluate import ObservationView
+from kakehashi.match.observation import Observation
+from kakehashi.match.temporal import Candidate, find_bindings
+
+__all__ = ["IndicatorMatch", "Matcher"]
+
+
+@dataclass(frozen=True, slots=True)
+class IndicatorMatch:
+    """What one indicator matched in a run: the content of its Sighting.
+
+    Attributes:
+        indicator_id: the indicator.
+        count: observations matched (each counted ``number_observed`` times) for a
+            one-observation pattern; complete, disjoint matches for the others.
+        first_seen_us, last_seen_us: the earliest first_observed and latest
+            last_observed of what matched.
+        observed_data_refs: the observed-data that matched, when the input was STIX
+            (at most ``max_refs``).
+        example: a matched value, for people reading the summary.
+    """
+
+    indicator_id: str
+    count: int
+    first_seen_us: int
+    last_seen_us: int
+    observed_data_refs: tuple[str, ...]
+    example: str
+
+
+@dataclass(slots=True)
+class _Tally:
+    count: int
+    first_us: int
+    last_us: int
+    refs: list[str]
+    example: str
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, bytes):
+        return value.hex()
+    return value if isinstance(value, str) else str(value)
+
+
+class Matcher:
+    """Match observations against an :class:`~kakehashi.match.compile.Index`.
+
+    Args:
+        index: the compiled indicators.
+        max_candidates: candidates kept per multi-observation indicator.
+        max_refs: observed-data ids kept per indicator.
+        search_budget: steps allowed to one temporal search.
+
+    Example::
+
+        >>> matcher = Matcher(index)
+        >>> matcher.feed_all(observations)
+        >>> for match in matcher.results():
+        ...     print(match.indicator_id, match.count)
+    """
+
+    def __init__(
+        self,
+        index: Index,
+        *,
+        max_candidates: int = 10_000,
+        max_refs: int = 1_000,
+        search_budget: int = 200_000,
+    ) -> None:
+        self.index = index
+        self.max_candidates = max_candidates
+        self.max_refs = max_refs
+        self.search_budget = search_budget
+        self.observations = 0
+        self.matched_observations = 0
+        #: Indicators whose candidates overflowed, or whose search ran out of budget.
+        self.overflowed: set[int] = set()
+        self.unfinished: set[int] = set()
+        self._plans = index.plans
+        self._tallies: dict[int, _Tally] = {}
+        self._buffers: dict[int, list[Candidate]] = {}
+
+    # -- feeding ---------------------------------------------------------------------------
+
+    def feed_all(self, observations: Iterable[Observation]) -> None:
+        for observation in observations:
+            self.feed(observation)
+
+    def feed(self, observation: Observation) -> None:
+        """Match one observation."""
+        self.observations += 1
+        plans = self._plans
+        objects = observation.objects
+        hits: dict[Target, Any] | None = None
+        for obj in objects.values():
+            plan = plans.get(obj.get("type"))  # type: ignore[arg-type]
+            if plan is None:
+                continue
+            for probe in plan.probes:
+                key = probe.key1
+                if key is not None:
+                    value = obj.get(key)
+                    if value is None:
+                        continue
+                    if type(value) is str:
+                        rule = probe.rule
+                        found = probe.exact.get(rule(value) if rule is not None else value)
+                        if found is None and not probe.more:
+                            continue
+                    else:
+                        found = self._exact(probe, value)
+                    if hits is None:
+                        hits = {}
+                    if found is not None:
+                        if isinstance(found, int):
+                            hits.setdefault(found, value)
+                        else:
+                            for target in found:
+                                hits.setdefault(target, value)
+                    if probe.more:
+                        probe.lookup_more(value, hits)
+                else:
+                    for value, rule in probe.values(obj, objects):
+                        if hits is None:
+                            hits = {}
+                        if type(value) is str and rule is not None:
+                            value = rule(value)
+                        found = self._exact(probe, value)
+                        if found is not None:
+                            if isinstance(found, int):
+                                hits.setdefault(found, value)
+                            else:
+                                for target in found:
+                                    hits.setdefault(target, value)
+                        if probe.more:
+                            probe.lookup_more(value, hits)
+            if plan.scan:
+                if hits is None:
+                    hits = {}
+                for target in plan.scan:
+                    hits.setdefault(target, "")
+        if hits:
+            self._resolve(hits, observation)
+
+    @staticmethod
+    def _exact(probe: Probe, value: Any) -> Any:
+        key = exact_key(value)
+        return None if key is None else probe.exact.get(key)
+
+    def _resolve(self, hits: dict[Target, Any], observation: Observation) -> None:
+        index = self.index
+        alive = index.alive
+        view: ObservationView | None = None
+        masks: dict[int, tuple[int, Any]] = {}
+        tallied = False
+        for target, example in hits.items():
+            if target >= 0:
+                if alive[target]:
+                    self._tally(target, observation, example)
+                    tallied = True
+                continue
+            leaf = index.leaves[~target]
+            if leaf.roots is not None:
+                if view is None:
+                    view = ObservationView(observation.objects)
+                if not leaf.roots(view):
+                    continue
+            for slot, mask in leaf.consumers:
+                if not alive[slot]:
+                    continue
+                if mask == 0:
+                    self._tally(slot, observation, example)
+                    tallied = True
+                else:
+                    previous = masks.get(slot)
+                    masks[slot] = (mask | previous[0], previous[1]) if previous else (mask, example)
+        for slot, (mask, example) in masks.items():
+            self._candidate(slot, observation, mask, example)
+            tallied = True
+        if tallied:
+            self.matched_observations += 1
+
+    def _tally(self, slot: int, observation: Observation, example: Any) -> None:
+        tally = self._tallies.get(slot)
+        if tally is None:
+            refs = [observation.ref] if observation.ref is not None else []
+            self._tallies[slot] = _Tally(
+                observation.number, observation.first_us, observation.last_us, refs, _text(example)
+            )
+            return
+        tally.count += observation.number
+        tally.first_us = min(tally.first_us, observation.first_us)
+        tally.last_us = max(tally.last_us, observation.last_us)
+        ref = observation.ref
+        if ref is not None and len(tally.refs) < self.max_refs and ref not in tally.refs:
+            tally.refs.append(ref)
+
+    def _candidate(self, slot: int, observation: Observation, mask: int, example: Any) -> None:
+        buffer = self._buffers.setdefault(slot, [])
+        buffer.append(
+            Candidate(
+                observation.first_us,
+                observation.last_us,
+                observation.number,
+                mask,
+                observation.ref,
+                _text(example),
+            )
+        )
+        if len(buffer) >= self.max_candidates:
+            self._settle(slot)
+            buffer = self._buffers[slot]
+            if len(buffer) >= self.max_candidates // 2:
+                self.overflowed.add(slot)
+                del buffer[: len(buffer) - self.max_candidates // 2]
+
+    # -- deciding --------------------------------------------------------------------------
+
+    def _settle(self, slot: int) -> None:
+        """Find the complete matches among an indicator's candidates; keep what is left."""
+        candidates = self._buffers.get(slot, [])
+        if not candidates:
+            return
+        result = find_bindings(
+            self.index.compound[slot],
+            candidates,
+            limit=len(candidates) + 1,
+            budget=self.search_budget,
+        )
+        if not result.complete:
+            self.unfinished.add(slot)
+        used: dict[int, int] = {}
+        for binding in result.bindings:
+            chosen = [candidates[i] for i in binding]
+            refs = list(dict.fromkeys(c.ref for c in chosen if c.ref is not None))
+            example = next((c.example for c in chosen if c.example), "")
+            tally = self._tallies.get(slot)
+            first = min(c.first_us for c in chosen)
+            last = max(c.last_us for c in chosen)
+            if tally is None:
+                self._tallies[slot] = _Tally(1, first, last, refs[: self.max_refs], example)
+            else:
+                tally.count += 1
+                tally.first_us = min(tally.first_us, first)
+                tally.last_us = max(tally.last_us, last)
+                room = self.max_refs - len(tally.refs)
+                tally.refs.extend(r for r in refs[:room] if r not in tally.refs)
+            for i in binding:
+                used[i] = used.get(i, 0) + 1
+        self._buffers[slot] = [
+            c._replace(available=c.available - used.get(i, 0))
+            for i, c in enumerate(candidates)
+            if c.available > used.get(i, 0)
+        ]
+
+    def results(self) -> list[IndicatorMatch]:
+        """Decide the pending candidates and return every indicator that matched, in the
+        order the indicators were read."""
+        for slot in list(self._buffers):
+            self._settle(slot)
+        ids = self.index.ids
+        return [
+            IndicatorMatch(
+                ids[slot],
+                tally.count,
+                tally.first_us,
+                tally.last_us,
+                tuple(tally.refs),
+                tally.example,
+            )
+            for slot, tally in sorted(self._tallies.items())
+        ]
