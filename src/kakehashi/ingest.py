@@ -191,6 +191,19 @@ class Ingest:
         impostors: set[str],
         claims_checked: bool = True,
     ) -> None:
+        official = self._definitions.get(obj.id)
+        if official is not None:
+            # A definition the hub keeps (TLP, the recipients extension) is accepted only as
+            # published; its created_by_ref is its publisher's, not the writer's.
+            if json.loads(obj.raw) != json.loads(official.raw):
+                raise StixValidationError(
+                    f"{obj.id}: this id belongs to a definition the hub keeps as published by"
+                    " OASIS (or Kakehashi, for the recipients extension); a different text"
+                    " under it is refused",
+                    object_id=obj.id,
+                    prop="id",
+                )
+            return
         if (
             claims_checked
             and obj.created_by_ref
@@ -203,15 +216,6 @@ class Ingest:
                 " another party",
                 object_id=obj.id,
                 prop="created_by_ref",
-            )
-        official = self._definitions.get(obj.id)
-        if official is not None and json.loads(obj.raw) != json.loads(official.raw):
-            raise StixValidationError(
-                f"{obj.id}: this id belongs to a definition the hub keeps as published by"
-                " OASIS (or Kakehashi, for the recipients extension); a different text under"
-                " it is refused",
-                object_id=obj.id,
-                prop="id",
             )
         referenced = set(obj.marking_refs)
         granular = value.get("granular_markings") if isinstance(value, dict) else None

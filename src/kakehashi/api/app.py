@@ -69,6 +69,7 @@ def create_app(
     manage_store: bool = True,
     sync: bool = False,
     environ: Mapping[str, str] | None = None,
+    notifier: ChangeNotifier | None = None,
 ) -> ASGIApp:
     """Build the hub's ASGI application.
 
@@ -79,8 +80,10 @@ def create_app(
             (the ASGI lifespan); pass ``False`` when the caller manages it (tests).
         sync: run federation with the configured peers in the background while serving.
         environ: where peer tokens are read from (default: the process environment).
+        notifier: change notifications shared with the server (``serve`` closes it on
+            SIGTERM so that long-polls end at once).
     """
-    notifier = ChangeNotifier()
+    notifier = notifier or ChangeNotifier()
     taxii = TaxiiApi(settings, store, notifier=notifier)
 
     @contextlib.asynccontextmanager

@@ -494,7 +494,7 @@ class TaxiiApi:
         while True:
             latest = await run_in_threadpool(self.store.latest_added_us, collection.id, visibility)
             remaining = deadline - time.monotonic()
-            if latest > after_us or remaining <= 0:
+            if latest > after_us or remaining <= 0 or self.notifier.closing:
                 break
             # Woken at once by writes in this process; the short timeout catches writes
             # made by other hub processes on the same database.

@@ -166,12 +166,31 @@ def serve(context: Context, listen: str | None, sync: bool) -> None:
                 peer_token(peer, os.environ)
         except HubError as exc:
             raise HubCommandError(exc) from exc
-    app = create_app(settings, store, sync=sync)
+    from kakehashi.sync import ChangeNotifier
+
+    notifier = ChangeNotifier()
+    app = create_app(settings, store, sync=sync, notifier=notifier)
     shown_host = f"[{host}]" if ":" in host else host
     click.echo(
         f"Kakehashi hub '{settings.hub.title}' at http://{shown_host}:{port}/taxii2/", err=True
     )
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+
+    class Server(uvicorn.Server):
+        def handle_exit(self, sig: int, frame: object) -> None:
+            # Long-polls (the changes endpoint) would hold a graceful shutdown for up to a
+            # minute: answer them now; peers simply ask again.
+            notifier.close()
+            super().handle_exit(sig, frame)  # type: ignore[arg-type]
+
+    config = uvicorn.Config(
+        app,
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+        timeout_graceful_shutdown=5,
+    )
+    Server(config).run()
 
 
 @cli.group()

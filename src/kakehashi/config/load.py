@@ -420,9 +420,10 @@ def _peers(
             raise reader.error("must be lower-case letters, digits, '-' or '_'", [*path, "name"])
         if not raw["url"].startswith(("http://", "https://")):
             raise reader.error("must be an http:// or https:// URL", [*path, "url"])
-        if not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", raw["token_env"]):
+        if not re.fullmatch(r"[A-Z_][A-Z0-9_]*", raw["token_env"]):
             raise reader.error(
-                "must be the NAME of an environment variable (the token never goes in the file)",
+                "must be the NAME of an environment variable in capitals, e.g. KAKEHASHI_PEER_TOKEN"
+                " (the token itself never goes in the file)",
                 [*path, "token_env"],
             )
         for key in ("organization", "receiver"):

@@ -324,15 +324,16 @@ class SqlStore(LedgerSql):
             clauses.append("(" + " OR ".join(alternatives or ["1 = 0"]) + ")")
         return " AND ".join(clauses), params
 
-    def _page(
+    def _served(
         self,
         collection_id: str,
         query: ObjectQuery,
         visibility: Visibility,
         *,
         object_id: str | None = None,
-        with_raw: bool = True,
-    ) -> Page:
+    ) -> tuple[str, list[Any]]:
+        """The WHERE clause of what a read serves: :meth:`_where` without the copies a
+        reader would receive twice."""
         where, params = self._where(collection_id, query, visibility, object_id=object_id)
         # Two organisations may each hold the same id and version (duplicates are judged per
         # author so that a hidden copy never makes a write fail). A reader who may see two
@@ -344,7 +345,18 @@ class SqlStore(LedgerSql):
             " AND d.id = o.id AND d.version_us = o.version_us"
             f" AND +d.date_added_us < o.date_added_us AND d.raw = o.raw AND {earlier})"
         )
-        params.extend(earlier_params)
+        return where, [*params, *earlier_params]
+
+    def _page(
+        self,
+        collection_id: str,
+        query: ObjectQuery,
+        visibility: Visibility,
+        *,
+        object_id: str | None = None,
+        with_raw: bool = True,
+    ) -> Page:
+        where, params = self._served(collection_id, query, visibility, object_id=object_id)
         raw = "o.raw" if with_raw else "''"
         # With ids to look up, the unary plus keeps the planner from walking the whole
         # collection in date_added order (the primary key) instead of using the id index;
@@ -419,12 +431,11 @@ class SqlStore(LedgerSql):
             after = page.last_added_us
 
     def latest_added_us(self, collection_id: str, visibility: Visibility) -> int:
-        visible, params = visibility_sql("o", visibility)
+        # Exactly what a read would serve: a copy the reader never receives must not make
+        # a long-polling peer believe there is something new (it would spin).
+        every = ObjectQuery(limit=1, versions=VersionSelector.every())
+        where, params = self._served(collection_id, every, visibility)
         with self._read() as cur:
-            cur.execute(
-                "SELECT MAX(o.date_added_us) FROM objects o"
-                f" WHERE o.collection_id = ? AND {visible}",
-                (collection_id, *params),
-            )
+            cur.execute(f"SELECT MAX(o.date_added_us) FROM objects o WHERE {where}", params)
             row = cur.fetchone()
         return int(row[0] or 0)

@@ -24,6 +24,7 @@ class ChangeNotifier:
         self._versions: dict[str, int] = defaultdict(int)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._async_events: dict[str, set[asyncio.Event]] = defaultdict(set)
+        self.closing = False
 
     def bind_loop(self, loop: asyncio.AbstractEventLoop) -> None:
         """Where asyncio waiters live (the server's event loop)."""
@@ -49,6 +50,18 @@ class ChangeNotifier:
         with self._condition:
             self._condition.notify_all()
 
+    def close(self) -> None:
+        """The server is stopping: wake every waiter now and let no one wait again, so
+        long-polls answer at once instead of holding the shutdown."""
+        with self._condition:
+            self.closing = True
+            self._condition.notify_all()
+            events = [e for waiting in self._async_events.values() for e in waiting]
+        loop = self._loop
+        if loop is not None:
+            for event in events:
+                loop.call_soon_threadsafe(event.set)
+
     def wait(self, collection_id: str, seen: int, timeout: float) -> int:
         """Block until the collection's version passes ``seen`` or ``timeout`` elapses."""
         with self._condition:
@@ -59,6 +72,8 @@ class ChangeNotifier:
         """Wait (in the event loop) for the next change; ``True`` if one came."""
         event = asyncio.Event()
         with self._lock:
+            if self.closing:
+                return False
             self._async_events[collection_id].add(event)
         try:
             await asyncio.wait_for(event.wait(), timeout)

@@ -123,6 +123,15 @@ class SyncRunner:
                 report = link.push_once(mapping)
                 moved = report.sent
                 if report.failed:
+                    log.warning(
+                        "push %s (%s -> %s): %d object versions refused by the peer"
+                        " after retries, first: %s",
+                        link.peer.name,
+                        mapping.local,
+                        mapping.remote,
+                        len(report.failed),
+                        report.failed[0],
+                    )
                     return MappingOutcome(
                         link.peer.name, mapping, direction, moved, "; ".join(report.failed[:3])
                     )
@@ -152,17 +161,22 @@ class SyncRunner:
                     thread.start()
                     self._threads.append(thread)
 
-    def stop(self, timeout: float = 5.0) -> None:
+    def stop(self, timeout: float = 2.0) -> None:
+        """Stop the loops within ``timeout`` seconds in all; a thread still inside a
+        long-poll is a daemon and ends with the process."""
         self._stop.set()
         self._notifier.wake_all()  # push loops waiting on local changes
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout)
-        for link in self._links:
-            link.close()
+            thread.join(max(0.0, deadline - time.monotonic()))
+        if not any(t.is_alive() for t in self._threads):
+            for link in self._links:
+                link.close()
 
     def _loop(self, link: PeerLink, mapping: PeerCollection, direction: str) -> None:
         failures = 0
         long_poll = True
+        woken = False
         while not self._stop.is_set():
             seen = self._notifier.version(mapping.local)
             outcome = self._pass(link, mapping, direction)
@@ -175,7 +189,13 @@ class SyncRunner:
             if direction == "push":
                 self._wait_local(mapping.local, seen, mapping.interval_s)
             elif long_poll:
-                long_poll = self._wait_remote(link, mapping)
+                if outcome.moved == 0 and woken:
+                    # Woken but nothing came: never turn a disagreement between the peer's
+                    # changes answer and its pages into a busy loop.
+                    self._stop.wait(min(mapping.interval_s, 1.0))
+                answer = self._wait_remote(link, mapping)
+                woken = bool(answer)
+                long_poll = answer is not None
             else:
                 self._stop.wait(mapping.interval_s)
 
@@ -188,12 +208,12 @@ class SyncRunner:
             if self._notifier.wait(collection_id, seen, min(remaining, 1.0)) > seen:
                 return
 
-    def _wait_remote(self, link: PeerLink, mapping: PeerCollection) -> bool:
-        """Long-poll the peer's changes endpoint; ``False`` if the peer has none."""
+    def _wait_remote(self, link: PeerLink, mapping: PeerCollection) -> bool | None:
+        """Long-poll the peer's changes endpoint: whether it said something changed, or
+        ``None`` if the peer has no such endpoint (then it is polled at its interval)."""
         try:
             state = link.state(mapping, "pull")
-            link.wait_changes(mapping, state.cursor, LONG_POLL_S)
-            return True
+            return link.wait_changes(mapping, state.cursor, LONG_POLL_S)
         except PeerError as exc:
             if exc.status in (404, 405, 400):
                 log.info(
@@ -202,9 +222,10 @@ class SyncRunner:
                     mapping.interval_s,
                 )
                 self._stop.wait(mapping.interval_s)
-                return False
-            self._stop.wait(min(mapping.interval_s, 5.0))
-            return True
+                return None
+            if not self._stop.is_set():
+                self._stop.wait(min(mapping.interval_s, 5.0))
+            return False
 
 
 def _directions(mapping: PeerCollection) -> list[str]:
