@@ -42,6 +42,10 @@ class _QmarkCursor:
     def fetchall(self) -> list[Any]:
         return self._cursor.fetchall()
 
+    @property
+    def rowcount(self) -> int:
+        return self._cursor.rowcount
+
 
 @contextmanager
 def _translated() -> Iterator[None]:

@@ -146,7 +146,8 @@ class SqlStore(LedgerSql):
                 (status.id, status.owner, request.request_us, status.dumps()),
             )
             if request.cursor is not None:
-                self._save_sync_state(cur, request.cursor)
+                cursor = request.cursor
+                self._save_sync_state(cur, replace(cursor, objects=cursor.objects + stored))
             if successes:
                 self._append(
                     cur,
@@ -178,12 +179,15 @@ class SqlStore(LedgerSql):
         another organisation stored (and this one may not see) changes the answer.
         """
         if obj.version_us:
+            # Most versions are new: try the insert first and look at what is stored only
+            # when the unique index says this author already has this version.
+            if self._insert_row(cur, collection_id, author, obj, date_added_us, provenance):
+                return StatusDetail(obj.id, obj.version), True
             cur.execute(
                 "SELECT raw, version FROM objects WHERE collection_id = ? AND id = ?"
                 " AND version_us = ? AND author = ?",
                 (collection_id, obj.id, obj.version_us, author),
             )
-            version_us, version = obj.version_us, obj.version
         else:
             # Unversioned objects (most SCOs): a new text is a new version, dated when added.
             cur.execute(
@@ -191,33 +195,51 @@ class SqlStore(LedgerSql):
                 " AND author = ? ORDER BY date_added_us DESC LIMIT 1",
                 (collection_id, obj.id, author),
             )
-            version_us, version = date_added_us, format_us(date_added_us)
         row = cur.fetchone()
-        if row is not None:
-            existing: str = row[0]
-            if existing == obj.raw or json.loads(existing) == json.loads(obj.raw):
-                # Report the version as stored (for an SCO, the date it was first added).
-                return StatusDetail(obj.id, row[1], "identical version already stored"), False
-            if obj.version_us:
-                return StatusDetail(
-                    obj.id,
-                    obj.version,
-                    "a different object with this id and version is already stored;"
-                    " a change must carry a new 'modified' timestamp",
-                )
+        if row is not None and (row[0] == obj.raw or json.loads(row[0]) == json.loads(obj.raw)):
+            # Report the version as stored (for an SCO, the date it was first added).
+            return StatusDetail(obj.id, row[1], "identical version already stored"), False
+        if obj.version_us:
+            return StatusDetail(
+                obj.id,
+                obj.version,
+                "a different object with this id and version is already stored;"
+                " a change must carry a new 'modified' timestamp",
+            )
+        version = format_us(date_added_us)
+        self._insert_row(
+            cur, collection_id, author, obj, date_added_us, provenance, version=version
+        )
+        return StatusDetail(obj.id, version), True
+
+    def _insert_row(
+        self,
+        cur: Cursor,
+        collection_id: str,
+        author: str,
+        obj: ObjectVersion,
+        date_added_us: int,
+        provenance: Provenance | None,
+        *,
+        version: str | None = None,
+    ) -> bool:
+        """Insert one version (and its recipients); ``False`` if this author already has
+        it (the unique index refused it), in which case nothing was written."""
+        versioned = version is None
         cur.execute(
             "INSERT INTO objects (collection_id, date_added_us, id, type, spec_version,"
             " version, version_us, created_by_ref, author, tlp, raw, origin,"
             " origin_collection, received_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            " ON CONFLICT DO NOTHING",
             (
                 collection_id,
                 date_added_us,
                 obj.id,
                 obj.type,
                 obj.spec_version,
-                version,
-                version_us,
+                obj.version if versioned else version,
+                obj.version_us if versioned else date_added_us,
                 obj.created_by_ref,
                 author,
                 None if obj.tlp is None else int(obj.tlp),
@@ -227,13 +249,15 @@ class SqlStore(LedgerSql):
                 provenance.received_by if provenance else "",
             ),
         )
+        if cur.rowcount == 0:
+            return False
         for identity in obj.recipients:
             cur.execute(
                 "INSERT INTO object_recipients (collection_id, date_added_us, identity)"
                 " VALUES (?, ?, ?)",
                 (collection_id, date_added_us, identity),
             )
-        return StatusDetail(obj.id, version), True
+        return True
 
     def delete_object(
         self,

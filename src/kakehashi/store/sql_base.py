@@ -19,6 +19,9 @@ class Cursor(Protocol):
 
     def fetchall(self) -> list[Any]: ...
 
+    @property
+    def rowcount(self) -> int: ...
+
 
 def placeholders(count: int) -> str:
     """``?,?,?`` for ``count`` parameters."""

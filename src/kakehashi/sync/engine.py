@@ -11,8 +11,10 @@ resource, retries failures, and reports what still fails.
 from __future__ import annotations
 
 import logging
+import queue
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 
 from kakehashi.audit import AuditAction, AuditEntry
@@ -29,7 +31,7 @@ from kakehashi.store import (
     SyncState,
     VersionSelector,
 )
-from kakehashi.sync.client import PeerError, TaxiiClient
+from kakehashi.sync.client import PeerError, RemotePage, TaxiiClient
 
 __all__ = ["PeerLink", "PushReport"]
 
@@ -77,6 +79,7 @@ class PeerLink:
         self._collections = {c.id: c for c in settings.collections}
         self._remote_urls: dict[str, str] = {}
         self._sleep = sleep
+        self.moved = 0
 
     def close(self) -> None:
         self._client.close()
@@ -111,15 +114,20 @@ class PeerLink:
     # -- pull -------------------------------------------------------------------------------
 
     def pull_once(self, mapping: PeerCollection, *, max_pages: int | None = None) -> int:
-        """Pull every new page; return how many object versions were newly stored."""
+        """Pull every new page; return how many object versions were newly stored.
+
+        The next page is fetched while the current one is validated and stored, so the
+        peer's latency and this hub's work overlap. ``self.moved`` counts what was stored
+        so far, also when the pass ends in an error.
+        """
         collection = self._collections[mapping.local]
         state = self.state(mapping, "pull")
         url = self.remote_url(mapping)
-        stored = 0
-        for pages, page in enumerate(
-            self._client.iter_objects(url, added_after=state.cursor or None, limit=PULL_PAGE),
-            start=1,
-        ):
+        self.moved = 0
+        pages = _prefetch(
+            self._client.iter_objects(url, added_after=state.cursor or None, limit=PULL_PAGE)
+        )
+        for number, page in enumerate(pages, start=1):
             if not page.objects:
                 break
             raw_objects = [RawObject(v, r) for v, r in zip(page.objects, page.raws, strict=True)]
@@ -137,12 +145,12 @@ class PeerLink:
                 last_error="",
                 last_error_us=0,
             )
+            # The page, its audit record and the advanced cursor commit together; the store
+            # adds what it stored to the cursor's running count.
             result = self._store.add_objects(replace(request, cursor=state))
-            # The count of moved objects is kept in the same row; refresh it after commit.
-            stored += result.stored
+            self.moved += result.stored
             state = replace(state, objects=state.objects + result.stored)
-            self._store.save_sync_state(state)
-            failures = [f for f in result.status.failures if f.message]
+            failures = result.status.failures
             if failures:
                 log.warning(
                     "pull %s %s: %d of %d objects refused, first: %s",
@@ -152,19 +160,19 @@ class PeerLink:
                     len(raw_objects),
                     failures[0].message,
                 )
-            if max_pages is not None and pages >= max_pages:
+            if max_pages is not None and number >= max_pages:
                 break
         now = now_us()
         self._store.save_sync_state(replace(state, last_run_us=now, last_success_us=now))
-        if stored:
+        if self.moved:
             log.info(
                 "pulled %d new object versions from %s (%s -> %s)",
-                stored,
+                self.moved,
                 self.peer.name,
                 mapping.remote,
                 mapping.local,
             )
-        return stored
+        return self.moved
 
     # -- push -------------------------------------------------------------------------------
 
@@ -268,6 +276,44 @@ class PeerLink:
                 detail=f"push to {self.peer.name}",
             )
         )
+
+
+_DONE = object()
+
+
+def _prefetch(pages: Iterator[RemotePage]) -> Iterator[RemotePage]:
+    """Iterate ``pages`` one page ahead, in a helper thread (errors are re-raised here)."""
+    slot: queue.Queue[object] = queue.Queue(maxsize=1)
+    stop = threading.Event()
+
+    def produce() -> None:
+        try:
+            for page in pages:
+                while not stop.is_set():
+                    try:
+                        slot.put(page, timeout=0.5)
+                        break
+                    except queue.Full:
+                        continue
+                if stop.is_set():
+                    return
+            slot.put(_DONE)
+        except BaseException as exc:  # handed to the consumer, which raises it
+            slot.put(exc)
+
+    thread = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = slot.get()
+            if item is _DONE:
+                return
+            if isinstance(item, BaseException):
+                raise item
+            assert isinstance(item, RemotePage)
+            yield item
+    finally:
+        stop.set()
 
 
 def _micros(cursor: str) -> int:

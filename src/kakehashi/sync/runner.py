@@ -143,7 +143,8 @@ class SyncRunner:
                 link.record_error(mapping, direction, message)
             except Exception:
                 log.exception("could not record the sync error")
-            return MappingOutcome(link.peer.name, mapping, direction, 0, message)
+            moved = link.moved if direction == "pull" else 0  # committed before the error
+            return MappingOutcome(link.peer.name, mapping, direction, moved, message)
 
     # -- background ---------------------------------------------------------------------
 
