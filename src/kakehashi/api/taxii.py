@@ -492,13 +492,18 @@ class TaxiiApi:
             raise InvalidRequest("must be a whole number of seconds", parameter="wait")
         deadline = time.monotonic() + min(int(wait_text), MAX_CHANGES_WAIT_S)
         while True:
+            # Read the change counter before the database: a write that commits between
+            # the query and the wait below is then seen at once, not at the next re-check.
+            seen = self.notifier.version(collection.id)
             latest = await run_in_threadpool(self.store.latest_added_us, collection.id, visibility)
             remaining = deadline - time.monotonic()
             if latest > after_us or remaining <= 0 or self.notifier.closing:
                 break
             # Woken at once by writes in this process; the short timeout catches writes
             # made by other hub processes on the same database.
-            await self.notifier.wait_async(collection.id, min(remaining, CHANGES_RECHECK_S))
+            await self.notifier.wait_async(
+                collection.id, min(remaining, CHANGES_RECHECK_S), seen=seen
+            )
         body: dict[str, Any] = {"changed": latest > after_us}
         if latest:
             body["date_added_last"] = format_us(latest)

@@ -68,12 +68,17 @@ class ChangeNotifier:
             self._condition.wait_for(lambda: self._versions[collection_id] > seen, timeout)
             return self._versions[collection_id]
 
-    async def wait_async(self, collection_id: str, timeout: float) -> bool:
-        """Wait (in the event loop) for the next change; ``True`` if one came."""
+    async def wait_async(
+        self, collection_id: str, timeout: float, *, seen: int | None = None
+    ) -> bool:
+        """Wait (in the event loop) for the next change; ``True`` if one came. With
+        ``seen``, a change already counted past it returns at once."""
         event = asyncio.Event()
         with self._lock:
             if self.closing:
                 return False
+            if seen is not None and self._versions[collection_id] > seen:
+                return True
             self._async_events[collection_id].add(event)
         try:
             await asyncio.wait_for(event.wait(), timeout)
