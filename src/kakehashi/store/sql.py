@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import Any
 
 from kakehashi.audit import AuditAction, AuditEntry
@@ -33,7 +33,16 @@ from kakehashi.store.base import (
 from kakehashi.store.sql_base import Cursor, placeholders
 from kakehashi.store.sql_ledger import LedgerSql
 
-__all__ = ["DEFAULT_STATUS_RETENTION_US", "Cursor", "SqlStore", "visibility_sql"]
+__all__ = [
+    "DEFAULT_STATUS_RETENTION_US",
+    "INSERT_OBJECT",
+    "INSERT_RECIPIENT",
+    "Cursor",
+    "SqlStore",
+    "WriteRow",
+    "row_params",
+    "visibility_sql",
+]
 
 
 # How long status resources are kept; TAXII clients poll them shortly after a POST, and the
@@ -89,6 +98,51 @@ def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
     return predicate, params
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class WriteRow:
+    """One version about to be written: by whom, when, from where."""
+
+    author: str
+    obj: ObjectVersion
+    provenance: Provenance | None
+    date_added_us: int
+    definition: bool = False
+
+
+INSERT_OBJECT = (
+    "INSERT INTO objects (collection_id, date_added_us, id, type, spec_version,"
+    " version, version_us, created_by_ref, author, tlp, raw, origin,"
+    " origin_collection, received_by)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    " ON CONFLICT DO NOTHING"
+)
+INSERT_RECIPIENT = (
+    "INSERT INTO object_recipients (collection_id, date_added_us, identity) VALUES (?, ?, ?)"
+)
+
+
+def row_params(collection_id: str, row: WriteRow, version: str | None = None) -> tuple[Any, ...]:
+    """The parameters of INSERT_OBJECT; ``version`` is given for unversioned objects,
+    whose version is their date_added."""
+    obj, provenance = row.obj, row.provenance
+    return (
+        collection_id,
+        row.date_added_us,
+        obj.id,
+        obj.type,
+        obj.spec_version,
+        obj.version if version is None else version,
+        obj.version_us if version is None else row.date_added_us,
+        obj.created_by_ref,
+        row.author,
+        None if obj.tlp is None else int(obj.tlp),
+        obj.raw,
+        provenance.peer if provenance else "",
+        provenance.remote_collection if provenance else "",
+        provenance.received_by if provenance else "",
+    )
+
+
 class SqlStore(LedgerSql):
     """The backend-independent half of a store. Subclasses provide connections."""
 
@@ -102,33 +156,49 @@ class SqlStore(LedgerSql):
         failures: list[StatusDetail] = list(request.rejected)
         stored = 0
         with self._write(request.collection_id) as (cur, last_added_us):
-            next_added = max(now_us(), last_added_us + 1)
-            for definition in request.definitions:
-                outcome = self._insert_one(
-                    cur, request.collection_id, HUB_AUTHOR, definition, next_added, None
-                )
-                if isinstance(outcome, tuple) and outcome[1]:
-                    next_added += 1
+            # Every candidate gets its date_added up front (duplicates leave gaps, which
+            # paging never minds); the definitions the objects rely on come first.
+            first_added = max(now_us(), last_added_us + 1)
             authors = request.authors or [request.author] * len(request.objects)
+            rows: list[WriteRow] = [
+                WriteRow(HUB_AUTHOR, definition, None, first_added + i, definition=True)
+                for i, definition in enumerate(request.definitions)
+            ]
             for obj, obj_author in zip(request.objects, authors, strict=True):
                 # The OASIS TLP definitions and the recipients extension definition belong to
                 # the hub: whoever posts them, one copy is kept, and nobody may change it.
                 author = HUB_AUTHOR if is_hub_definition(obj.id) else obj_author
-                outcome = self._insert_one(
-                    cur, request.collection_id, author, obj, next_added, request.provenance
+                rows.append(WriteRow(author, obj, request.provenance, first_added + len(rows)))
+            # Most versions are new: insert them all first (one round trip where the
+            # backend can batch), then look closer only at what the unique index refused.
+            versioned = [row for row in rows if row.obj.version_us]
+            inserted = dict(
+                zip(
+                    (id(row) for row in versioned),
+                    self._insert_rows(cur, request.collection_id, versioned),
+                    strict=True,
                 )
+            )
+            for row in rows:
+                if inserted.get(id(row)):
+                    outcome: tuple[StatusDetail, bool] | StatusDetail = (
+                        StatusDetail(row.obj.id, row.obj.version),
+                        True,
+                    )
+                else:
+                    outcome = self._settle(cur, request.collection_id, row)
+                if row.definition:
+                    continue
                 if isinstance(outcome, StatusDetail):
                     failures.append(outcome)
                     continue
-                detail, inserted = outcome
+                detail, was_stored = outcome
                 successes.append(detail)
-                if inserted:
-                    stored += 1
-                    next_added += 1
-            if next_added - 1 > last_added_us:
+                stored += was_stored
+            if rows:
                 cur.execute(
                     "UPDATE collection_clock SET last_added_us = ? WHERE collection_id = ?",
-                    (next_added - 1, request.collection_id),
+                    (first_added + len(rows) - 1, request.collection_id),
                 )
             status = Status(
                 id=request.status_id,
@@ -164,41 +234,35 @@ class SqlStore(LedgerSql):
                 )
         return AddResult(status=status, stored=stored)
 
-    def _insert_one(
-        self,
-        cur: Cursor,
-        collection_id: str,
-        author: str,
-        obj: ObjectVersion,
-        date_added_us: int,
-        provenance: Provenance | None,
+    def _settle(
+        self, cur: Cursor, collection_id: str, row: WriteRow
     ) -> tuple[StatusDetail, bool] | StatusDetail:
-        """Insert one version; return (success, inserted?) or a failure.
+        """A version the batch did not insert (it is a duplicate or a conflict), or an
+        unversioned object: (success, stored?) or a failure.
 
         Duplicates are looked for among the same author's versions only, so nothing
         another organisation stored (and this one may not see) changes the answer.
         """
+        obj = row.obj
         if obj.version_us:
-            # Most versions are new: try the insert first and look at what is stored only
-            # when the unique index says this author already has this version.
-            if self._insert_row(cur, collection_id, author, obj, date_added_us, provenance):
-                return StatusDetail(obj.id, obj.version), True
             cur.execute(
                 "SELECT raw, version FROM objects WHERE collection_id = ? AND id = ?"
                 " AND version_us = ? AND author = ?",
-                (collection_id, obj.id, obj.version_us, author),
+                (collection_id, obj.id, obj.version_us, row.author),
             )
         else:
             # Unversioned objects (most SCOs): a new text is a new version, dated when added.
             cur.execute(
                 "SELECT raw, version FROM objects WHERE collection_id = ? AND id = ?"
                 " AND author = ? ORDER BY date_added_us DESC LIMIT 1",
-                (collection_id, obj.id, author),
+                (collection_id, obj.id, row.author),
             )
-        row = cur.fetchone()
-        if row is not None and (row[0] == obj.raw or json.loads(row[0]) == json.loads(obj.raw)):
+        found = cur.fetchone()
+        if found is not None and (
+            found[0] == obj.raw or json.loads(found[0]) == json.loads(obj.raw)
+        ):
             # Report the version as stored (for an SCO, the date it was first added).
-            return StatusDetail(obj.id, row[1], "identical version already stored"), False
+            return StatusDetail(obj.id, found[1], "identical version already stored"), False
         if obj.version_us:
             return StatusDetail(
                 obj.id,
@@ -206,57 +270,25 @@ class SqlStore(LedgerSql):
                 "a different object with this id and version is already stored;"
                 " a change must carry a new 'modified' timestamp",
             )
-        version = format_us(date_added_us)
-        self._insert_row(
-            cur, collection_id, author, obj, date_added_us, provenance, version=version
-        )
+        version = format_us(row.date_added_us)
+        self._insert_row(cur, collection_id, row, version=version)
         return StatusDetail(obj.id, version), True
 
+    def _insert_rows(self, cur: Cursor, collection_id: str, rows: list[WriteRow]) -> list[bool]:
+        """Insert versioned rows; for each, whether it was new. Backends that can send a
+        batch in one round trip override this (PostgreSQL)."""
+        return [self._insert_row(cur, collection_id, row) for row in rows]
+
     def _insert_row(
-        self,
-        cur: Cursor,
-        collection_id: str,
-        author: str,
-        obj: ObjectVersion,
-        date_added_us: int,
-        provenance: Provenance | None,
-        *,
-        version: str | None = None,
+        self, cur: Cursor, collection_id: str, row: WriteRow, *, version: str | None = None
     ) -> bool:
         """Insert one version (and its recipients); ``False`` if this author already has
         it (the unique index refused it), in which case nothing was written."""
-        versioned = version is None
-        cur.execute(
-            "INSERT INTO objects (collection_id, date_added_us, id, type, spec_version,"
-            " version, version_us, created_by_ref, author, tlp, raw, origin,"
-            " origin_collection, received_by)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-            " ON CONFLICT DO NOTHING",
-            (
-                collection_id,
-                date_added_us,
-                obj.id,
-                obj.type,
-                obj.spec_version,
-                obj.version if versioned else version,
-                obj.version_us if versioned else date_added_us,
-                obj.created_by_ref,
-                author,
-                None if obj.tlp is None else int(obj.tlp),
-                obj.raw,
-                provenance.peer if provenance else "",
-                provenance.remote_collection if provenance else "",
-                provenance.received_by if provenance else "",
-            ),
-        )
+        cur.execute(INSERT_OBJECT, row_params(collection_id, row, version))
         if cur.rowcount == 0:
             return False
-        for identity in obj.recipients:
-            cur.execute(
-                "INSERT INTO object_recipients (collection_id, date_added_us, identity)"
-                " VALUES (?, ?, ?)",
-                (collection_id, date_added_us, identity),
-            )
+        for identity in row.obj.recipients:
+            cur.execute(INSERT_RECIPIENT, (collection_id, row.date_added_us, identity))
         return True
 
     def delete_object(
