@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/taxii_bench.py
 	$(BIN)/python bench/sync_bench.py
+	$(BIN)/python bench/match_bench.py
 
 clean:
 	rm -rf $(VENV) .run build dist src/*.egg-info

@@ -13,9 +13,11 @@ place that maps them to TAXII error resources, and the CLI maps them to exit cod
      ├── AuthenticationFailed   no credentials, or credentials that match no account
      ├── PermissionDenied       an authenticated account that may not do this
      ├── NotFound               an unknown API root, collection, object or status
-     └── StoreError             the storage layer could not do its work
-          ├── StoreUnavailable  the database cannot be reached / opened
-          └── StoreConflict     a write conflicts with stored state
+     ├── StoreError             the storage layer could not do its work
+     │    ├── StoreUnavailable  the database cannot be reached / opened
+     │    └── StoreConflict     a write conflicts with stored state
+     ├── PeerError              a remote TAXII server failed (kakehashi.sync.client)
+     └── (kakehashi.match.errors) PatternSyntaxError, MatchInputError
 """
 
 from __future__ import annotations

@@ -12,17 +12,20 @@ from kakehashi.cli import audit, objects, sync  # noqa: F401
 from kakehashi.cli.base import (
     EXIT_CONFIG,
     EXIT_INPUT,
+    EXIT_PEER,
     EXIT_STORE,
-    EXIT_SYNC,
     EXIT_TAMPERED,
     cli,
 )
+from kakehashi.match.command import match_command
+
+cli.add_command(match_command)
 
 __all__ = [
     "EXIT_CONFIG",
     "EXIT_INPUT",
+    "EXIT_PEER",
     "EXIT_STORE",
-    "EXIT_SYNC",
     "EXIT_TAMPERED",
     "cli",
     "main",

@@ -25,8 +25,8 @@ from kakehashi.store import Store, open_store
 __all__ = [
     "EXIT_CONFIG",
     "EXIT_INPUT",
+    "EXIT_PEER",
     "EXIT_STORE",
-    "EXIT_SYNC",
     "EXIT_TAMPERED",
     "Context",
     "HubCommandError",
@@ -39,7 +39,7 @@ EXIT_CONFIG = 3
 EXIT_STORE = 4
 EXIT_INPUT = 5
 EXIT_TAMPERED = 6
-EXIT_SYNC = 7
+EXIT_PEER = 7
 
 
 class ConfigProblem(click.ClickException):

@@ -8,7 +8,7 @@ import sys
 import click
 
 from kakehashi.cli.base import (
-    EXIT_SYNC,
+    EXIT_PEER,
     ConfigProblem,
     Context,
     HubCommandError,
@@ -52,7 +52,7 @@ def sync_command(context: Context, peers: tuple[str, ...], once: bool) -> None:
                 )
                 click.echo(line + (f", ERROR: {outcome.error}" if outcome.error else ""))
             if any(o.error for o in outcomes):
-                sys.exit(EXIT_SYNC)
+                sys.exit(EXIT_PEER)
             return
         runner.start()
         click.echo("syncing; Ctrl-C to stop", err=True)

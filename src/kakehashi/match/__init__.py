@@ -1,9 +1,11 @@
 """Detection: STIX patterns compiled into indexes, matched against logs, reported as Sightings.
 
-Layers inside the package (each imports only those before it)::
+Modules, each importing only from those before it (``errors`` and ``observation``
+underlie them all)::
 
-    ast -> parse -> normalise -> evaluate -> temporal -> anchors -> compile -> engine
-        -> inputs -> run -> sightings -> report -> command (the CLI; the only HTTP)
+    ast, normalise -> parse -> evaluate -> temporal -> anchors -> probe -> compile
+        -> engine -> inputs -> run -> sightings -> report -> command (the CLI, and the only
+        module that talks HTTP, through kakehashi.sync.client)
 
 Typical use::
 

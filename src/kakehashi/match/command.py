@@ -173,6 +173,7 @@ def _post(client: TaxiiClient, url: str, objects: list[dict[str, Any]]) -> tuple
 @click.option(
     "--output",
     "-o",
+    metavar="FILE",
     help="Write the Sightings bundle here (default: standard output, unless --report-to).",
 )
 @click.option(

@@ -21,12 +21,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from kakehashi.match.anchors import exact_key
-from kakehashi.match.compile import Index, Probe, Target
+from kakehashi.match.compile import Index
 from kakehashi.match.evaluate import ObservationView
-from kakehashi.match.observation import Observation
+from kakehashi.match.observation import SCO, Observation
+from kakehashi.match.probe import Probe, Target, addresses_containing
 from kakehashi.match.temporal import Candidate, find_bindings
 
 __all__ = ["IndicatorMatch", "Matcher"]
+
+_UNSEEN = object()
+#: Addresses whose CIDR answer is remembered per probe before the memo starts over.
+_MEMO_SIZE = 1 << 16
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,74 +108,98 @@ class Matcher:
         self.unfinished: set[int] = set()
         self._plans = index.plans
         self._tallies: dict[int, _Tally] = {}
+        self._hits: dict[Target, Any] = {}
         self._buffers: dict[int, list[Candidate]] = {}
 
     # -- feeding ---------------------------------------------------------------------------
 
-    def feed_all(self, observations: Iterable[Observation]) -> None:
-        for observation in observations:
-            self.feed(observation)
-
     def feed(self, observation: Observation) -> None:
         """Match one observation."""
-        self.observations += 1
+        self.feed_all((observation,))
+
+    def feed_all(self, observations: Iterable[Observation]) -> None:
+        """Match observations in order (the loop is here, with its names bound once, because
+        it runs per object of every observation: the cost of matching is mostly this)."""
         plans = self._plans
-        objects = observation.objects
-        hits: dict[Target, Any] | None = None
-        for obj in objects.values():
-            plan = plans.get(obj.get("type"))  # type: ignore[arg-type]
-            if plan is None:
-                continue
-            for probe in plan.probes:
-                key = probe.key1
-                if key is not None:
+        hits = self._hits  # reused: cleared after each observation that fired something
+        setdefault = hits.setdefault
+        unseen = _UNSEEN
+        count = 0
+        for observation in observations:
+            count += 1
+            for obj in observation.objects.values():
+                try:
+                    plan = plans.get(obj["type"])
+                except (KeyError, TypeError):
+                    continue  # not an SCO
+                if plan is None:
+                    continue
+                for key, rule, slash_rule, exact, ranges, checks in plan.fast:
                     value = obj.get(key)
                     if value is None:
                         continue
                     if type(value) is str:
-                        rule = probe.rule
-                        found = probe.exact.get(rule(value) if rule is not None else value)
-                        if found is None and not probe.more:
-                            continue
+                        if rule is not None:
+                            found = exact.get(rule(value))
+                        elif slash_rule is not None and "/" in value:
+                            found = exact.get(slash_rule(value))
+                        else:
+                            found = exact.get(value)
+                        if ranges is not None and "/" not in value:
+                            # An address against the CIDR anchors: one bisect, inlined,
+                            # and remembered (addresses repeat a lot in real traffic).
+                            memo = ranges[2]
+                            inside = memo.get(value, unseen)
+                            if inside is unseen:
+                                inside = addresses_containing(ranges, value)
+                                if len(memo) >= _MEMO_SIZE:
+                                    memo.clear()
+                                memo[value] = inside
+                            for target in inside:
+                                setdefault(target, value)
                     else:
-                        found = self._exact(probe, value)
-                    if hits is None:
-                        hits = {}
+                        hashable = exact_key(value)
+                        found = None if hashable is None else exact.get(hashable)
                     if found is not None:
                         if isinstance(found, int):
-                            hits.setdefault(found, value)
+                            setdefault(found, value)
                         else:
                             for target in found:
-                                hits.setdefault(target, value)
-                    if probe.more:
-                        probe.lookup_more(value, hits)
-                else:
-                    for value, rule in probe.values(obj, objects):
-                        if hits is None:
-                            hits = {}
-                        if type(value) is str and rule is not None:
-                            value = rule(value)
-                        found = self._exact(probe, value)
-                        if found is not None:
-                            if isinstance(found, int):
-                                hits.setdefault(found, value)
-                            else:
-                                for target in found:
-                                    hits.setdefault(target, value)
-                        if probe.more:
-                            probe.lookup_more(value, hits)
-            if plan.scan:
-                if hits is None:
-                    hits = {}
-                for target in plan.scan:
-                    hits.setdefault(target, "")
-        if hits:
-            self._resolve(hits, observation)
+                                setdefault(target, value)
+                    if checks:
+                        for check in checks:
+                            check(value, hits)
+                if plan.extra:
+                    if plan.slow:
+                        self._slow(plan.slow, obj, observation, hits)
+                    for target in plan.scan:
+                        setdefault(target, "")
+            if hits:
+                try:
+                    self._resolve(hits, observation)
+                finally:
+                    hits.clear()
+        self.observations += count
 
     @staticmethod
-    def _exact(probe: Probe, value: Any) -> Any:
-        key = exact_key(value)
-        return None if key is None else probe.exact.get(key)
+    def _slow(
+        probes: tuple[Probe, ...], obj: SCO, observation: Observation, hits: dict[Target, Any]
+    ) -> None:
+        """Probes of nested properties, references and lists."""
+        for probe in probes:
+            for value, rule in probe.values(obj, observation.objects):
+                if type(value) is str and rule is not None:
+                    value = rule(value)
+                hashable = exact_key(value)
+                found = None if hashable is None else probe.exact.get(hashable)
+                if found is not None:
+                    if isinstance(found, int):
+                        hits.setdefault(found, value)
+                    else:
+                        for target in found:
+                            hits.setdefault(target, value)
+                for check in probe.checks:
+                    check(value, hits)
 
     def _resolve(self, hits: dict[Target, Any], observation: Observation) -> None:
         index = self.index

@@ -62,14 +62,18 @@ __all__ = [
     "ObservationView",
     "RootsOf",
     "Selected",
+    "Stamp",
     "Test",
     "compile_expression",
     "compile_test",
+    "equal",
     "hash_entry",
     "ip_value",
     "like_regex",
     "literal_value",
+    "nfc",
     "select",
+    "within",
 ]
 
 #: A selected value, the type of the object holding it, and the keys inside that object.

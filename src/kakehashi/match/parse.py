@@ -19,6 +19,7 @@ import base64
 import binascii
 import ipaddress
 import re
+import unicodedata
 from typing import Any
 
 from stix2patterns.v21.pattern import Pattern as _AntlrPattern  # type: ignore[import-untyped]
@@ -173,8 +174,6 @@ def compile_regex(
     Raises:
         PatternSyntaxError: when the regex does not compile.
     """
-    import unicodedata
-
     source = unicodedata.normalize("NFC", source)
     try:
         text_regex = re.compile(source)

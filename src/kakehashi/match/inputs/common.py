@@ -65,6 +65,7 @@ class InputFile:
                 raise MatchInputError(exc.strerror or str(exc), source=self.name) from exc
         self._raw = raw
         self._stream: IO[bytes] = raw
+        self._text: io.TextIOWrapper | None = None
         head = self._peek(raw, 2)
         if head.startswith(_GZIP_MAGIC):
             self._stream = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb"))
@@ -118,9 +119,17 @@ class InputFile:
     def text(self) -> IO[str]:
         """The rest of the input as UTF-8 text, for readers that parse whole documents
         (reading raises :class:`UnicodeDecodeError`, or ``EOFError`` for a cut gzip)."""
-        return io.TextIOWrapper(self._stream, encoding="utf-8")
+        if self._text is None:
+            self._text = io.TextIOWrapper(self._stream, encoding="utf-8")
+        return self._text
 
     def close(self) -> None:
+        if self._text is not None:
+            # Closing the wrapper closes what it wraps; standard input must stay open.
+            if self.path == "-":
+                self._text.detach()
+            else:
+                self._text.close()
         if self._stream is not self._raw:
             self._stream.close()
         if self.path != "-":

@@ -27,13 +27,33 @@ __all__ = ["iter_stix_objects", "read_stix"]
 
 _NOT_SCO = frozenset(
     {
-        "attack-pattern", "bundle", "campaign", "course-of-action", "extension-definition",
-        "grouping", "identity", "incident", "indicator", "infrastructure", "intrusion-set",
-        "language-content", "location", "malware", "malware-analysis", "marking-definition",
-        "note", "observed-data", "opinion", "relationship", "report", "sighting",
-        "threat-actor", "tool", "vulnerability",
+        "attack-pattern",
+        "bundle",
+        "campaign",
+        "course-of-action",
+        "extension-definition",
+        "grouping",
+        "identity",
+        "incident",
+        "indicator",
+        "infrastructure",
+        "intrusion-set",
+        "language-content",
+        "location",
+        "malware",
+        "malware-analysis",
+        "marking-definition",
+        "note",
+        "observed-data",
+        "opinion",
+        "relationship",
+        "report",
+        "sighting",
+        "threat-actor",
+        "tool",
+        "vulnerability",
     }
-)  # fmt: skip
+)
 
 
 def _is_sco(obj: Any) -> bool:

@@ -24,7 +24,7 @@ The log's kind comes from ``#path`` (TSV), ``_path`` (JSON), or else the file na
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from kakehashi.match.inputs.common import InputFile, Truncated, json_line, stamp_us
@@ -212,22 +212,70 @@ def _read_json(source: InputFile) -> Iterator[Observation | Problem]:
             yield Observation(objects, first, last)
 
 
+#: The fields record_objects() and _times() read; TSV cells of other fields are not parsed.
+_USED = frozenset(
+    [
+        "ts",
+        "duration",
+        "_path",
+        "id.orig_h",
+        "id.orig_p",
+        "id.resp_h",
+        "id.resp_p",
+        "proto",
+        "service",
+        "orig_bytes",
+        "resp_bytes",
+        "orig_pkts",
+        "resp_pkts",
+        "query",
+        "answers",
+        "host",
+        "uri",
+        "method",
+        "version",
+        "user_agent",
+        "referrer",
+        "tx_hosts",
+        "rx_hosts",
+        "md5",
+        "sha1",
+        "sha256",
+        "filename",
+        "total_bytes",
+        "seen_bytes",
+        "mime_type",
+        "server_name",
+        "fuid",
+    ]
+)
+
+
+def _unescape(text: str) -> str:
+    if "\\x" not in text:
+        return text
+    raw = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), text.encode("utf-8", "surrogateescape"))
+    return raw.decode("utf-8", "replace")
+
+
 class _Header:
+    """The ``#`` lines of a TSV log, and the converters they imply per column."""
+
     def __init__(self) -> None:
-        self.separator = b"\t"
+        self.separator = "\t"
         self.set_separator = ","
         self.empty = "(empty)"
         self.unset = "-"
         self.fields: list[str] = []
         self.types: list[str] = []
         self.path: str | None = None
+        self.columns: list[tuple[int, str, Callable[[str], Any]]] = []
 
-    def read(self, line: bytes) -> None:
-        if line.startswith(b"#separator "):
-            self.separator = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), line[11:])
+    def read(self, line: str) -> None:
+        if line.startswith("#separator "):
+            self.separator = _unescape(line[11:])
             return
-        name, _, rest = line[1:].decode("utf-8", "replace").partition(self.separator.decode())
-        values = rest.split(self.separator.decode())
+        name, _, rest = line[1:].partition(self.separator)
         if name == "set_separator":
             self.set_separator = rest
         elif name == "empty_field":
@@ -237,53 +285,60 @@ class _Header:
         elif name == "path":
             self.path = rest
         elif name == "fields":
-            self.fields = values
+            self.fields = rest.split(self.separator)
         elif name == "types":
-            self.types = values
+            self.types = rest.split(self.separator)
+        self.columns = [
+            (i, field, self.converter(self.types[i] if i < len(self.types) else "string"))
+            for i, field in enumerate(self.fields)
+            if field in _USED
+        ]
 
-    def value(self, raw: bytes, kind: str) -> Any:
-        text = _ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), raw).decode("utf-8", "replace")
-        if text == self.unset:
-            return None
+    def converter(self, kind: str) -> Callable[[str], Any]:
+        """The function reading one cell of a column of Zeek type ``kind``."""
         if kind.startswith(("set[", "vector[")):
-            if text == self.empty:
-                return []
-            inner = kind[kind.index("[") + 1 : -1]
-            return [self.value(part.encode(), inner) for part in text.split(self.set_separator)]
+            inner = self.converter(kind[kind.index("[") + 1 : -1])
+            empty, separator = self.empty, self.set_separator
+
+            def members(text: str) -> list[Any]:
+                return [] if text == empty else [inner(p) for p in text.split(separator)]
+
+            return members
         if kind in ("count", "int", "port"):
-            return int(text)
+            return int
         if kind in ("double", "interval"):
-            return float(text)
-        if kind == "time":
-            return text  # converted by stamp_us, which keeps microseconds exact
+            return float
         if kind == "bool":
-            return text == "T"
-        return "" if text == self.empty else text
+            return lambda text: text == "T"
+        if kind == "time":
+            return str  # converted by stamp_us, which keeps microseconds exact
+        empty = self.empty
+        return lambda text: "" if text == empty else _unescape(text)
 
 
 def _read_tsv(source: InputFile) -> Iterator[Observation | Problem]:
     header = _Header()
     named = _kind_from_name(source.name)
     kind = named or "conn"
-    for number, line, complete in source.lines():
-        if line.startswith(b"#"):
+    for number, raw, complete in source.lines():
+        line = raw.decode("utf-8", "surrogateescape")
+        if line.startswith("#"):
             header.read(line)
-            if line.startswith((b"#fields", b"#path")):
+            if line.startswith(("#fields", "#path")):
                 kind = header.path or named or _kind_from_fields(set(header.fields))
             continue
         if not line:
             continue
-        raws = line.split(header.separator)
         if not header.fields:
             yield Problem(source.name, number, "a record before the #fields header")
             continue
+        cells = line.split(header.separator)
         try:
-            if len(raws) != len(header.fields):
-                raise ValueError(f"{len(raws)} fields where #fields names {len(header.fields)}")
-            types = header.types or ["string"] * len(raws)
+            if len(cells) != len(header.fields):
+                raise ValueError(f"{len(cells)} fields where #fields names {len(header.fields)}")
+            unset = header.unset
             record = {
-                field: header.value(raw, kind_of)
-                for field, raw, kind_of in zip(header.fields, raws, types, strict=True)
+                field: read(cells[i]) for i, field, read in header.columns if cells[i] != unset
             }
             first, last = _times(record)
         except (ValueError, KeyError, TypeError) as exc:
@@ -293,7 +348,6 @@ def _read_tsv(source: InputFile) -> Iterator[Observation | Problem]:
                 return
             yield Problem(source.name, number, reason)
             continue
-        record = {k: v for k, v in record.items() if v is not None}
         objects = record_objects(kind, record)
         if objects:
             yield Observation(objects, first, last)
