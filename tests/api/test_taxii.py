@@ -657,3 +657,12 @@ def test_delete_one_version(client: TestClient) -> None:
     assert response.status_code == 200
     versions = client.get(url + "versions/", headers=basic("alice")).json()["versions"]
     assert versions == ["2024-01-01T00:00:01.000Z"]
+
+
+def test_discovery_lists_no_api_root_to_an_organisation_that_sees_no_collection(
+    client: TestClient,
+) -> None:
+    body = client.get("/taxii2/", headers=basic("dave")).json()
+    assert body == {"title": "Kakehashi test hub"}
+    # The API root itself stays readable to any authenticated account.
+    assert client.get(ROOT, headers=basic("dave")).json()["title"] == "Exchange"
