@@ -10,6 +10,7 @@ filtered snapshot.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import Any
@@ -143,6 +144,18 @@ def row_params(collection_id: str, row: WriteRow, version: str | None = None) ->
     )
 
 
+def _dates_after(first: int, count: int) -> list[int]:
+    """``count`` strictly increasing date_added values from ``first``, in random steps of
+    1 to 32 µs: with a fixed step, the gap between two versions a reader sees would count
+    the versions between them that it may not see."""
+    dates: list[int] = []
+    current = first
+    for noise in os.urandom(count):
+        dates.append(current)
+        current += (noise & 31) + 1
+    return dates
+
+
 class SqlStore(LedgerSql):
     """The backend-independent half of a store. Subclasses provide connections."""
 
@@ -158,17 +171,20 @@ class SqlStore(LedgerSql):
         with self._write(request.collection_id) as (cur, last_added_us):
             # Every candidate gets its date_added up front (duplicates leave gaps, which
             # paging never minds); the definitions the objects rely on come first.
-            first_added = max(now_us(), last_added_us + 1)
+            dates = _dates_after(
+                max(now_us(), last_added_us + 1),
+                len(request.definitions) + len(request.objects),
+            )
             authors = request.authors or [request.author] * len(request.objects)
             rows: list[WriteRow] = [
-                WriteRow(HUB_AUTHOR, definition, None, first_added + i, definition=True)
+                WriteRow(HUB_AUTHOR, definition, None, dates[i], definition=True)
                 for i, definition in enumerate(request.definitions)
             ]
             for obj, obj_author in zip(request.objects, authors, strict=True):
                 # The OASIS TLP definitions and the recipients extension definition belong to
                 # the hub: whoever posts them, one copy is kept, and nobody may change it.
                 author = HUB_AUTHOR if is_hub_definition(obj.id) else obj_author
-                rows.append(WriteRow(author, obj, request.provenance, first_added + len(rows)))
+                rows.append(WriteRow(author, obj, request.provenance, dates[len(rows)]))
             # Most versions are new: insert them all first (one round trip where the
             # backend can batch), then look closer only at what the unique index refused.
             versioned = [row for row in rows if row.obj.version_us]
@@ -198,7 +214,7 @@ class SqlStore(LedgerSql):
             if rows:
                 cur.execute(
                     "UPDATE collection_clock SET last_added_us = ? WHERE collection_id = ?",
-                    (first_added + len(rows) - 1, request.collection_id),
+                    (dates[-1], request.collection_id),
                 )
             status = Status(
                 id=request.status_id,
