@@ -149,6 +149,3 @@ class Policy:
             if org.identity == created_by_ref:
                 return any(o.key in members for o in self._chain(org.key))
         return False
-
-    def agreement_of(self, collection: Collection) -> str:
-        return collection.agreement
