@@ -65,26 +65,10 @@ def _is_url(text: str) -> bool:
 
 def _collection_objects(client: TaxiiClient, url: str) -> Iterator[dict[str, Any]]:
     """Every indicator version in a TAXII collection, page by page."""
-    added_after: str | None = None
-    next_token: str | None = None
     pages = 0
-    while True:
-        page = client.get_page(
-            url,
-            added_after=added_after,
-            next_token=next_token,
-            params={"match[type]": "indicator"},
-        )
+    for page in client.iter_objects(url, params={"match[type]": "indicator"}):
         pages += 1
         yield from page.objects
-        if not page.more or not page.objects:
-            break
-        if page.next:
-            next_token = page.next
-        elif page.date_added_last:
-            next_token, added_after = None, page.date_added_last
-        else:
-            raise PeerError("more objects remain but no way to ask for them", url=url)
     log.info("read indicators from %s in %d page(s)", url, pages)
 
 

@@ -192,13 +192,23 @@ class TaxiiClient:
         return _page(response, self._json)
 
     def iter_objects(
-        self, collection_url: str, *, added_after: str | None = None, limit: int | None = None
+        self,
+        collection_url: str,
+        *,
+        added_after: str | None = None,
+        limit: int | None = None,
+        params: Mapping[str, str] | None = None,
     ) -> Iterator[RemotePage]:
-        """Every page from ``added_after`` (exclusive) to the end."""
+        """Every page from ``added_after`` (exclusive) to the end; ``params`` are extra
+        filters sent with every page (e.g. ``match[type]``)."""
         next_token: str | None = None
         while True:
             page = self.get_page(
-                collection_url, added_after=added_after, next_token=next_token, limit=limit
+                collection_url,
+                added_after=added_after,
+                next_token=next_token,
+                limit=limit,
+                params=params,
             )
             yield page
             if not page.more or not page.objects:
