@@ -17,7 +17,7 @@ import psycopg
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from kakehashi.errors import StoreError, StoreUnavailable
-from kakehashi.store.schema import MIGRATIONS, render
+from kakehashi.store.schema import apply_migrations
 from kakehashi.store.sql import (
     DEFAULT_STATUS_RETENTION_US,
     INSERT_OBJECT,
@@ -116,15 +116,7 @@ class PostgresStore(SqlStore):
     def _migrate(self) -> None:
         with self._connection() as conn, conn.transaction():
             conn.execute("SELECT pg_advisory_xact_lock(%s)", (_MIGRATION_LOCK_KEY,))
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = (row[0] if row else None) or 0
-            for number, statements in enumerate(MIGRATIONS, start=1):
-                if number <= current:
-                    continue
-                for statement in statements:
-                    conn.execute(render(statement, bigint="BIGINT"))
-                conn.execute("INSERT INTO schema_version (version) VALUES (%s)", (number,))
+            apply_migrations(conn.execute, bigint="BIGINT", placeholder="%s")
 
     def close(self) -> None:
         if self._pool is not None:

@@ -6,7 +6,10 @@ A migration is never edited once released; a change is a new entry at the end.
 
 from __future__ import annotations
 
-__all__ = ["MIGRATIONS", "render"]
+from collections.abc import Callable
+from typing import Any
+
+__all__ = ["MIGRATIONS", "apply_migrations", "render"]
 
 MIGRATIONS: tuple[tuple[str, ...], ...] = (
     (
@@ -96,3 +99,22 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
 def render(statement: str, *, bigint: str) -> str:
     """Spell a migration statement for one dialect."""
     return statement.replace("{bigint}", bigint)
+
+
+def apply_migrations(execute: Callable[..., Any], *, bigint: str, placeholder: str) -> None:
+    """Run the migrations not yet applied, inside the caller's transaction.
+
+    Args:
+        execute: the connection's ``execute`` (returns a cursor).
+        bigint: how the dialect spells a 64-bit integer.
+        placeholder: the dialect's parameter marker (``?`` or ``%s``).
+    """
+    execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+    row = execute("SELECT MAX(version) FROM schema_version").fetchone()
+    current = (row[0] if row else None) or 0
+    for number, statements in enumerate(MIGRATIONS, start=1):
+        if number <= current:
+            continue
+        for statement in statements:
+            execute(render(statement, bigint=bigint))
+        execute(f"INSERT INTO schema_version (version) VALUES ({placeholder})", (number,))

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from kakehashi.errors import StoreError, StoreUnavailable
-from kakehashi.store.schema import MIGRATIONS, render
+from kakehashi.store.schema import apply_migrations
 from kakehashi.store.sql import DEFAULT_STATUS_RETENTION_US, Cursor, SqlStore
 
 __all__ = ["SqliteStore"]
@@ -75,15 +75,7 @@ class SqliteStore(SqlStore):
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
         try:
-            conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
-            row = conn.execute("SELECT MAX(version) FROM schema_version").fetchone()
-            current = row[0] or 0
-            for number, statements in enumerate(MIGRATIONS, start=1):
-                if number <= current:
-                    continue
-                for statement in statements:
-                    conn.execute(render(statement, bigint="INTEGER"))
-                conn.execute("INSERT INTO schema_version (version) VALUES (?)", (number,))
+            apply_migrations(conn.execute, bigint="INTEGER", placeholder="?")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
