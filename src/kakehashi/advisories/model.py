@@ -84,6 +84,8 @@ class AffectedProduct:
             when absent).
         fixed_version: the first fixed version, when the advisory says it.
         remediation: what the operator should do, in the advisory's words.
+        product_ids: the advisory's own identifiers for the product (CSAF product ids),
+            so that an exposure can be traced back to the document.
     """
 
     vendor: str
@@ -94,6 +96,7 @@ class AffectedProduct:
     status: Status = Status.UNKNOWN
     fixed_version: str = ""
     remediation: str = ""
+    product_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
