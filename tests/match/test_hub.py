@@ -123,3 +123,51 @@ def test_a_hub_that_refuses_the_token(hub: str) -> None:
     assert result.exit_code == 7
     assert "HTTP 401" in result.stderr
     assert "wrong-token" not in result.output
+
+
+def test_a_windowed_rerun_posts_new_versions_of_the_same_sightings(hub: str) -> None:
+    collection = f"{hub}/{API_ROOT}/collections/{COLLECTION}/"
+    ip = indicator(1, "[ipv4-addr:value = '198.51.100.7']")
+    with httpx.Client() as client:
+        posted = client.post(
+            f"{collection}objects/",
+            headers=post_headers("alice"),
+            content=json.dumps({"objects": [ip]}),
+        )
+        assert posted.status_code == 202, posted.text
+        arguments = [
+            "--indicators",
+            collection,
+            "--report-to",
+            collection,
+            "--user",
+            "alice",
+            "--identity",
+            CERT_A,
+            "--window",
+            "5s",
+            str(FIXTURES / "conn.log"),  # 198.51.100.7 at 00:00:00
+            str(FIXTURES / "dns.log"),  # and at 00:00:05.5
+        ]
+        env = {"KAKEHASHI_TOKEN": TOKENS["alice"]}
+        for _ in range(2):
+            result = CliRunner().invoke(match_command, arguments, env=env)
+            assert result.exit_code == 0, result.output
+            assert f"Posted 2 object(s) to {collection}: 2 stored" in result.stderr
+
+        stored = client.get(
+            f"{collection}objects/", params={"match[type]": "sighting"}, headers=basic("bob")
+        )
+        assert stored.status_code == 200
+        latest = sorted(stored.json()["objects"], key=lambda o: o["first_seen"])
+        assert [(o["count"], o["first_seen"], o["created"]) for o in latest] == [
+            (1, "2024-01-01T00:00:00.000000Z", "2024-01-01T00:00:00.000000Z"),
+            (1, "2024-01-01T00:00:05.500000Z", "2024-01-01T00:00:05.000000Z"),
+        ]
+        for obj in latest:  # two runs: two versions of each window's Sighting, not two
+            versions = client.get(
+                f"{collection}objects/{obj['id']}/versions/", headers=basic("bob")
+            )
+            assert versions.status_code == 200
+            assert len(versions.json()["versions"]) == 2
+            assert versions.json()["versions"][-1] == obj["modified"]

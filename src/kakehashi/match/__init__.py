@@ -1,7 +1,7 @@
 """Detection: STIX patterns compiled into indexes, matched against logs, reported as Sightings.
 
-Modules, each importing only from those before it (``errors`` and ``observation``
-underlie them all)::
+Modules, each importing only from those before it (``errors``, ``observation`` and
+``windows`` underlie them all)::
 
     ast, normalise -> parse -> evaluate -> temporal -> anchors -> probe -> compile
         -> engine -> inputs -> run -> sightings -> report -> command (the CLI, and the only

@@ -26,6 +26,7 @@ from kakehashi.match.inputs.stix import iter_stix_objects
 from kakehashi.match.report import render_summary
 from kakehashi.match.run import RunResult, match_inputs
 from kakehashi.match.sightings import identity_object, sightings, write_bundle
+from kakehashi.match.windows import parse_duration_s
 from kakehashi.stix.markings import Tlp
 from kakehashi.stix.timestamps import now_us
 from kakehashi.sync.client import PeerError, TaxiiClient
@@ -57,6 +58,16 @@ class InputProblem(click.ClickException):
 
 class HubProblem(click.ClickException):
     exit_code = EXIT_PEER
+
+
+def _window_s(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """``--window``: ``30s``, ``15m``, ``1h``, ``1d`` or plain seconds, as seconds."""
+    if value is None:
+        return None
+    try:
+        return parse_duration_s(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), ctx=ctx, param=param) from exc
 
 
 def _is_url(text: str) -> bool:
@@ -155,6 +166,14 @@ def _post(client: TaxiiClient, url: str, objects: list[dict[str, Any]]) -> tuple
 @click.option("--csv-time", metavar="COLUMN", help="CSV column with each row's time.")
 @click.option("--csv-delimiter", default=",", show_default=True, help="CSV field separator.")
 @click.option(
+    "--window",
+    metavar="DURATION",
+    callback=_window_s,
+    help="One Sighting per indicator per window of this length (30s, 15m, 1h, 1d, or"
+    " seconds) of the observations' times, aligned to the Unix epoch; ids are stable, so a"
+    " re-run updates them. Default: one per indicator for the whole run.",
+)
+@click.option(
     "--output",
     "-o",
     metavar="FILE",
@@ -186,6 +205,7 @@ def match_command(
     csv_maps: tuple[str, ...],
     csv_time: str | None,
     csv_delimiter: str,
+    window: int | None,
     output: str | None,
     report_to: str | None,
     user: str | None,
@@ -212,7 +232,15 @@ def match_command(
     client = TaxiiClient(username=user, token=token or "") if needs_hub else None
     try:
         index = _load_indicators(indicator_sources, client=client, stdin=stdin, at_us=started_us)
-        run = _run(index, logs or ("-",), fmt=fmt, layout=layout, stdin=stdin, at_us=started_us)
+        run = _run(
+            index,
+            logs or ("-",),
+            fmt=fmt,
+            layout=layout,
+            stdin=stdin,
+            at_us=started_us,
+            window_us=None if window is None else window * 1_000_000,
+        )
         click.echo(render_summary(index, run), err=True)
         created_us = now_us()
         marking = [_TLP_2_IDS[Tlp.parse(tlp)]] if tlp else []
@@ -254,6 +282,7 @@ def _run(
     layout: CsvLayout | None,
     stdin: IO[bytes],
     at_us: int,
+    window_us: int | None,
 ) -> RunResult:
     total = 0
     for path in logs:
@@ -263,7 +292,7 @@ def _run(
                     total += probe.seek(0, 2)
             except OSError:
                 pass  # reported when the run reaches it
-    matcher = Matcher(index)
+    matcher = Matcher(index, window_us=window_us)
     with click.progressbar(length=max(total, 1), label="Matching", file=sys.stderr) as bar:
         return match_inputs(
             matcher,

@@ -8,10 +8,15 @@ a ``[…]`` of a multi-observation pattern makes the observation a *candidate* o
 indicator. Candidates are decided by :mod:`kakehashi.match.temporal` when the run ends,
 or earlier when an indicator has ``max_candidates`` of them.
 
-Memory is bounded: tallies exist only for indicators that matched (each keeps at most
-``max_refs`` observed-data ids) and each multi-observation indicator keeps at most
-``max_candidates`` candidates; when that many do not complete a match, the older half is
-dropped and the indicator is reported as *overflowed* (matches needing them are missed).
+With a window length (``window_us``), matches are tallied per indicator per
+epoch-aligned window (:mod:`kakehashi.match.windows`) of the observation's first_observed;
+a match over several observations belongs to the window of the earliest of them.
+
+Memory is bounded: tallies exist only for indicators that matched, one per window with a
+match when windows are on (each keeps at most ``max_refs`` observed-data ids), and each
+multi-observation indicator keeps at most ``max_candidates`` candidates; when that many do
+not complete a match, the older half is dropped and the indicator is reported as
+*overflowed* (matches needing them are missed).
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from kakehashi.match.evaluate import ObservationView
 from kakehashi.match.observation import SCO, Observation
 from kakehashi.match.probe import Probe, Target, addresses_containing
 from kakehashi.match.temporal import Candidate, find_bindings
+from kakehashi.match.windows import Window
 
 __all__ = ["IndicatorMatch", "Matcher"]
 
@@ -36,7 +42,8 @@ _MEMO_SIZE = 1 << 16
 
 @dataclass(frozen=True, slots=True)
 class IndicatorMatch:
-    """What one indicator matched in a run: the content of its Sighting.
+    """What one indicator matched in a run, or in one window of it: the content of its
+    Sighting.
 
     Attributes:
         indicator_id: the indicator.
@@ -47,6 +54,8 @@ class IndicatorMatch:
         observed_data_refs: the observed-data that matched, when the input was STIX
             (at most ``max_refs``).
         example: a matched value, for people reading the summary.
+        window: the window this covers, when the matcher has a window length; ``None``
+            for the whole run.
     """
 
     indicator_id: str
@@ -55,6 +64,7 @@ class IndicatorMatch:
     last_seen_us: int
     observed_data_refs: tuple[str, ...]
     example: str
+    window: Window | None = None
 
 
 @dataclass(slots=True)
@@ -80,6 +90,8 @@ class Matcher:
         max_candidates: candidates kept per multi-observation indicator.
         max_refs: observed-data ids kept per indicator.
         search_budget: steps allowed to one temporal search.
+        window_us: tally per window of this length (microseconds, whole seconds;
+            epoch-aligned) rather than per run.
 
     Example::
 
@@ -96,8 +108,12 @@ class Matcher:
         max_candidates: int = 10_000,
         max_refs: int = 1_000,
         search_budget: int = 200_000,
+        window_us: int | None = None,
     ) -> None:
+        if window_us is not None and (window_us <= 0 or window_us % 1_000_000):
+            raise ValueError("window_us must be a positive whole number of seconds")
         self.index = index
+        self.window_us = window_us
         self.max_candidates = max_candidates
         self.max_refs = max_refs
         self.search_budget = search_budget
@@ -107,7 +123,8 @@ class Matcher:
         self.overflowed: set[int] = set()
         self.unfinished: set[int] = set()
         self._plans = index.plans
-        self._tallies: dict[int, _Tally] = {}
+        #: Keyed by (slot, window start); the start is 0 without windows.
+        self._tallies: dict[tuple[int, int], _Tally] = {}
         self._hits: dict[Target, Any] = {}
         self._buffers: dict[int, list[Candidate]] = {}
 
@@ -234,11 +251,17 @@ class Matcher:
         if tallied:
             self.matched_observations += 1
 
+    def _key(self, slot: int, first_us: int) -> tuple[int, int]:
+        length = self.window_us
+        return (slot, first_us // length * length if length else 0)
+
     def _tally(self, slot: int, observation: Observation, example: Any) -> None:
-        tally = self._tallies.get(slot)
+        length = self.window_us  # self._key, inlined: this runs per match
+        key = (slot, observation.first_us // length * length if length else 0)
+        tally = self._tallies.get(key)
         if tally is None:
             refs = [observation.ref] if observation.ref is not None else []
-            self._tallies[slot] = _Tally(
+            self._tallies[key] = _Tally(
                 observation.number, observation.first_us, observation.last_us, refs, _text(example)
             )
             return
@@ -288,11 +311,12 @@ class Matcher:
             chosen = [candidates[i] for i in binding]
             refs = list(dict.fromkeys(c.ref for c in chosen if c.ref is not None))
             example = next((c.example for c in chosen if c.example), "")
-            tally = self._tallies.get(slot)
             first = min(c.first_us for c in chosen)
             last = max(c.last_us for c in chosen)
+            key = self._key(slot, first)
+            tally = self._tallies.get(key)
             if tally is None:
-                self._tallies[slot] = _Tally(1, first, last, refs[: self.max_refs], example)
+                self._tallies[key] = _Tally(1, first, last, refs[: self.max_refs], example)
             else:
                 tally.count += 1
                 tally.first_us = min(tally.first_us, first)
@@ -309,10 +333,12 @@ class Matcher:
 
     def results(self) -> list[IndicatorMatch]:
         """Decide the pending candidates and return every indicator that matched, in the
-        order the indicators were read."""
+        order the indicators were read; with windows, one per indicator per window that
+        holds a match, in time order."""
         for slot in list(self._buffers):
             self._settle(slot)
         ids = self.index.ids
+        length = self.window_us
         return [
             IndicatorMatch(
                 ids[slot],
@@ -321,6 +347,7 @@ class Matcher:
                 tally.last_us,
                 tuple(tally.refs),
                 tally.example,
+                None if length is None else Window(start, length),
             )
-            for slot, tally in sorted(self._tallies.items())
+            for (slot, start), tally in sorted(self._tallies.items())
         ]

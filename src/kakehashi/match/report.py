@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from kakehashi.match.compile import Index, Status
+from kakehashi.match.engine import IndicatorMatch
 from kakehashi.match.run import RunResult
+from kakehashi.match.windows import format_duration_s
 from kakehashi.stix.timestamps import format_us
 
 __all__ = ["render_summary"]
@@ -14,6 +18,65 @@ SHOWN = 20
 
 def _seconds(micros: int) -> str:
     return format_us(micros)[:19] + "Z"
+
+
+@dataclass(slots=True)
+class _Total:
+    """One indicator's Sightings of a windowed run, added up."""
+
+    indicator_id: str
+    count: int
+    windows: int
+    first_seen_us: int
+    last_seen_us: int
+    example: str
+
+
+def _totals(matches: list[IndicatorMatch]) -> list[_Total]:
+    totals: dict[str, _Total] = {}
+    for match in matches:
+        total = totals.get(match.indicator_id)
+        if total is None:
+            totals[match.indicator_id] = _Total(
+                match.indicator_id,
+                match.count,
+                1,
+                match.first_seen_us,
+                match.last_seen_us,
+                match.example,
+            )
+        else:
+            total.count += match.count
+            total.windows += 1
+            total.first_seen_us = min(total.first_seen_us, match.first_seen_us)
+            total.last_seen_us = max(total.last_seen_us, match.last_seen_us)
+    return list(totals.values())
+
+
+def _windowed(run: RunResult, window_us: int, shown: int) -> list[str]:
+    """The Sightings of a windowed run: a line about the windows, then totals per indicator."""
+    length = format_duration_s(window_us // 1_000_000)
+    if not run.matches:
+        return [f"Sightings: 0 ({length} windows, aligned to the Unix epoch)"]
+    starts = {m.window.start_us for m in run.matches if m.window is not None}
+    totals = _totals(run.matches)
+    lines = [
+        f"Sightings: {len(run.matches):,}, one per indicator per {length} window (aligned to"
+        f" the Unix epoch): {len(totals):,} indicator(s) in {len(starts):,} window(s) from"
+        f" {_seconds(min(starts))} to {_seconds(max(starts) + window_us)}; per indicator:",
+        f"  {'indicator':<48} {'count':>9} {'windows':>7}  {'first seen':<20} {'last seen':<20}"
+        " example",
+    ]
+    ranked = sorted(totals, key=lambda t: (-t.count, t.indicator_id))
+    for total in ranked[:shown]:
+        lines.append(
+            f"  {total.indicator_id:<48} {total.count:>9,} {total.windows:>7,}"
+            f"  {_seconds(total.first_seen_us):<20} {_seconds(total.last_seen_us):<20}"
+            f" {total.example[:40]}"
+        )
+    if len(ranked) > shown:
+        lines.append(f"  … and {len(ranked) - shown:,} more")
+    return lines
 
 
 def render_summary(index: Index, run: RunResult, *, shown: int = SHOWN) -> str:
@@ -65,6 +128,9 @@ def render_summary(index: Index, run: RunResult, *, shown: int = SHOWN) -> str:
     ):
         if ids:
             lines.append(f"Multi-observation patterns cut short, {label}: {', '.join(ids[:shown])}")
+    if run.window_us is not None:
+        lines.extend(_windowed(run, run.window_us, shown))
+        return "\n".join(lines)
     lines.append(f"Sightings: {len(run.matches):,}")
     if run.matches:
         header = f"  {'indicator':<48} {'count':>9}  {'first seen':<20} {'last seen':<20} example"

@@ -40,13 +40,15 @@ class RunResult:
 
     Attributes:
         sources: per input, in the order read.
-        matches: one per indicator that matched.
+        matches: one per indicator that matched (per indicator per window with a match,
+            when the matcher has a window length).
         stopped_by: the fatal problem that ended the run early, if any.
         interrupted: whether Ctrl-C ended it.
         observations, matched_observations: totals.
         overflowed, unfinished: indicator ids whose multi-observation matching was cut
             short (too many candidates kept; search budget spent).
         elapsed_s: wall-clock time of the run.
+        window_us: the matcher's window length, if any.
     """
 
     sources: list[SourceResult]
@@ -58,6 +60,7 @@ class RunResult:
     overflowed: list[str]
     unfinished: list[str]
     elapsed_s: float
+    window_us: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -123,6 +126,7 @@ def match_inputs(
         overflowed=sorted(ids[s] for s in matcher.overflowed),
         unfinished=sorted(ids[s] for s in matcher.unfinished),
         elapsed_s=time.perf_counter() - started,
+        window_us=matcher.window_us,
     )
 
 
