@@ -334,7 +334,14 @@ class TestDefaultTlp:
         "clear": EVERY_READER,
         "green": GREEN_READERS,
         "amber+strict": STRICT_READERS,
-        "red": {"cert-a", "csirt-a1"},  # the author and the listed red-ceiling recipient
+        "red": {"cert-a"},  # RED without recipients: the author only
+    }
+    # The same unmarked object naming csirt-a1 (ceiling red) and cert-b (ceiling amber).
+    NARROWED: ClassVar[dict[str, set[str]]] = {
+        "clear": {"cert-a", "csirt-a1", "cert-b"},
+        "green": {"cert-a", "csirt-a1", "cert-b"},
+        "amber+strict": {"cert-a", "csirt-a1", "cert-b"},
+        "red": {"cert-a", "csirt-a1"},
     }
 
     @pytest.fixture(params=list(EXPECTED))
@@ -348,11 +355,55 @@ class TestDefaultTlp:
     def test_unmarked_objects_follow_the_default_tlp(
         self, client: TestClient, default_tlp: str
     ) -> None:
-        post(client, marked(1, extensions=recipients("csirt-a1", "cert-b")))
+        post(client, marked(1))
         assert seen_by(client, uid("indicator", 1)) == self.EXPECTED[default_tlp]
         # A marked object is unaffected by the default.
         post(client, marked(2, GREEN))
         assert seen_by(client, uid("indicator", 2)) == GREEN_READERS
+        post(client, marked(3, extensions=recipients("csirt-a1", "cert-b")))
+        assert seen_by(client, uid("indicator", 3)) == self.NARROWED[default_tlp]
+
+
+class TestRecipientsNarrowEveryLevel:
+    """An object naming recipients reaches them alone, within their ceilings, at any TLP:
+    how a CERT tells one operator about its own exposure without telling the others."""
+
+    @pytest.mark.parametrize("marking", [CLEAR, GREEN, AMBER], ids=["clear", "green", "amber"])
+    def test_only_named_recipients_within_their_ceiling(
+        self, client: TestClient, marking: str
+    ) -> None:
+        post(client, marked(1, marking, extensions=recipients("telco-b1", "op-b2", STRANGER)))
+        expected = {"cert-a", "op-b2"} | ({"telco-b1"} if marking != AMBER else set())
+        assert seen_by(client, uid("indicator", 1)) == expected
+
+    def test_amber_strict_reaches_a_named_constituent_with_an_amber_ceiling(
+        self, client: TestClient
+    ) -> None:
+        # Without recipients a constituent never sees AMBER+STRICT; naming it is what
+        # STRICT asks for, and its inherited ceiling (amber) allows it.
+        post(client, marked(1, STRICT, extensions=recipients("plant-b2", "kiosk-b2")))
+        assert seen_by(client, uid("indicator", 1)) == {"cert-a", "plant-b2"}
+
+    def test_a_named_recipient_outside_the_collection_sees_nothing(
+        self, client: TestClient
+    ) -> None:
+        post(client, marked(1, GREEN, extensions=recipients("vendor-x", "ncsc")))
+        assert seen_by(client, uid("indicator", 1)) == {"cert-a", "ncsc"}
+
+    def test_narrowed_objects_do_not_count_for_others_in_paging_or_headers(
+        self, client: TestClient
+    ) -> None:
+        post(client, marked(1, GREEN, extensions=recipients("op-b2")))
+        post(client, marked(2, GREEN))
+        page = get(client, objects_url(), "telco-b1", limit="1", **{"match[type]": "indicator"})
+        assert [o["id"] for o in page.json()["objects"]] == [uid("indicator", 2)]
+        assert page.json().get("more", False) is False
+        first = page.headers["X-TAXII-Date-Added-First"]
+        assert first == page.headers["X-TAXII-Date-Added-Last"]
+        manifest = get(client, manifest_url(), "telco-b1", **{"match[type]": "indicator"}).json()
+        assert [o["id"] for o in manifest["objects"]] == [uid("indicator", 2)]
+        hidden = get(client, object_url(uid("indicator", 1)), "telco-b1")
+        assert hidden.status_code == 404
 
 
 def test_the_authors_organisation_always_sees_its_own_versions(client: TestClient) -> None:
@@ -387,7 +438,8 @@ def test_the_strictest_tlp_on_any_part_governs_the_object(
         *object_refs,
         description="marked in part",
         granular_markings=[{"marking_ref": ref, "selectors": ["description"]} for ref in granular],
-        extensions=recipients("ncsc", "op-b2"),
+        # Recipients narrow every level, so only the RED case names them.
+        **({"extensions": recipients("ncsc", "op-b2")} if RED_1 in granular else {}),
     )
     assert post(client, obj)["success_count"] == 1
     assert seen_by(client, uid("indicator", 1)) == expected

@@ -330,10 +330,13 @@ class Model:
         assert reader is not None
         ceiling, party = reader
         level = self.world.default_tlp if row.level is None else row.level
+        if row.recipients:  # named recipients narrow the audience at every level
+            admitted = STRICT if ceiling == AMBER else ceiling
+            return identity(viewer) in row.recipients and level <= admitted
         if level == STRICT:
             return party and ceiling >= AMBER
         if level == RED:
-            return ceiling == RED and identity(viewer) in row.recipients
+            return False  # RED without recipients: the author only
         return ceiling >= level  # CLEAR, GREEN, AMBER
 
     def served(self, viewer: int, rows: list[Row]) -> list[Row]:

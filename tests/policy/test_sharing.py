@@ -189,30 +189,31 @@ def test_access(org: str, collection: str, expected: Access) -> None:
 
 
 @pytest.mark.parametrize(
-    ("org", "collection", "open_level", "strict", "red"),
+    ("org", "collection", "open_level", "strict", "recipient_level"),
     [
-        pytest.param("cert-a", AGREED, AMBER, True, True, id="party-red"),
-        pytest.param("ncsc", AGREED, AMBER, True, True, id="coordinator-red"),
-        pytest.param("csirt-a1", AGREED, AMBER, False, True, id="constituent-red-no-strict"),
-        pytest.param("cert-b", AGREED, AMBER, True, False, id="party-amber"),
-        pytest.param("cert-c", AGREED, AMBER, True, False, id="party-lowered-to-amber"),
-        pytest.param("op-b2", AGREED, AMBER, False, False, id="constituent-amber"),
-        pytest.param("plant-b2", AGREED, AMBER, False, False, id="grand-constituent"),
-        pytest.param("telco-b1", AGREED, GREEN, False, False, id="constituent-green"),
-        pytest.param("kiosk-b2", AGREED, CLEAR, False, False, id="constituent-clear"),
-        pytest.param("cert-d", AGREED, GREEN, False, False, id="party-green-no-strict"),
-        pytest.param("op-b3", AGREED, AMBER, True, True, id="nearest-party-red"),
-        pytest.param("plant-b3", AGREED, AMBER, False, True, id="constituent-of-near-party"),
-        pytest.param("cert-a", OPEN, AMBER, True, False, id="can-read-strict-never-red"),
-        pytest.param("telco-b1", OPEN, GREEN, False, False, id="can-read-green"),
+        pytest.param("cert-a", AGREED, AMBER, True, RED, id="party-red"),
+        pytest.param("ncsc", AGREED, AMBER, True, RED, id="coordinator-red"),
+        pytest.param("csirt-a1", AGREED, AMBER, False, RED, id="constituent-red-no-strict"),
+        pytest.param("cert-b", AGREED, AMBER, True, STRICT, id="party-amber"),
+        pytest.param("cert-c", AGREED, AMBER, True, STRICT, id="party-lowered-to-amber"),
+        pytest.param("op-b2", AGREED, AMBER, False, STRICT, id="constituent-amber"),
+        pytest.param("plant-b2", AGREED, AMBER, False, STRICT, id="grand-constituent"),
+        pytest.param("telco-b1", AGREED, GREEN, False, GREEN, id="constituent-green"),
+        pytest.param("kiosk-b2", AGREED, CLEAR, False, CLEAR, id="constituent-clear"),
+        pytest.param("cert-d", AGREED, GREEN, False, GREEN, id="party-green-no-strict"),
+        pytest.param("op-b3", AGREED, AMBER, True, RED, id="nearest-party-red"),
+        pytest.param("plant-b3", AGREED, AMBER, False, RED, id="constituent-of-near-party"),
+        pytest.param("cert-a", OPEN, AMBER, True, STRICT, id="can-read-strict-never-red"),
+        pytest.param("telco-b1", OPEN, GREEN, False, GREEN, id="can-read-green"),
     ],
 )
 def test_visibility_fields(
-    org: str, collection: str, open_level: Tlp, strict: bool, red: bool
+    org: str, collection: str, open_level: Tlp, strict: bool, recipient_level: Tlp
 ) -> None:
     visibility = POLICY.visibility(org, coll(collection))
     assert visibility is not None
-    assert (visibility.open_level, visibility.strict, visibility.red) == (open_level, strict, red)
+    assert (visibility.open_level, visibility.strict) == (open_level, strict)
+    assert visibility.recipient_level is recipient_level
     assert visibility.organization == org
     assert visibility.identity == IDENTITY[org]
     assert visibility.default_tlp is AMBER

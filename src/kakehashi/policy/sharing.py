@@ -13,6 +13,10 @@ The rules (docs/agreements.md has the table):
 - CLEAR: every reader. GREEN: the community (every reader). AMBER: readers whose ceiling
   allows AMBER. AMBER+STRICT: parties themselves (not constituents) whose ceiling allows
   AMBER. RED: the recipients named on the object whose ceiling allows RED.
+- An object that names recipients (the recipients extension) at any level is shown to
+  those recipients whose ceiling allows its level (an AMBER ceiling admits AMBER+STRICT,
+  since naming the organisation is what STRICT asks for) and to nobody else: that is how
+  a CERT tells one operator about its own exposure.
 - A reader's ceiling is its party's ceiling, lowered by its own ``ceiling`` and by the
   ceilings of the organisations between it and the party.
 - The author's organisation always sees its own objects.
@@ -114,8 +118,8 @@ class Policy:
             identity=self._orgs[organization].identity,
             open_level=min(ceiling, Tlp.AMBER),
             strict=reader.party and ceiling >= Tlp.AMBER,
-            red=ceiling >= Tlp.RED,
             default_tlp=self._default_tlp,
+            recipient_level=Tlp.AMBER_STRICT if ceiling == Tlp.AMBER else ceiling,
             lineage=tuple(o.key for o in self._chain(organization)),
         )
 

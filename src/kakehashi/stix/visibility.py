@@ -20,10 +20,14 @@ class Visibility:
 
     Attributes:
         organization: the viewer's organisation key; its own objects are always visible.
-        identity: the viewer's STIX identity id, matched against TLP:RED recipients.
+        identity: the viewer's STIX identity id, matched against the recipients an object
+            names with the recipients extension.
         open_level: the highest of CLEAR/GREEN/AMBER the viewer receives.
         strict: whether AMBER+STRICT objects are visible (a party itself, ceiling >= AMBER).
-        red: whether TLP:RED objects naming the viewer as a recipient are visible.
+        recipient_level: the highest level of an object that names the viewer as a
+            recipient which the viewer may receive: its ceiling, where an AMBER ceiling
+            also admits AMBER+STRICT (naming the organisation is what STRICT asks for).
+            An object that names recipients is shown to them (and its author) only.
         default_tlp: the level of objects that carry no TLP marking.
         lineage: the viewer and the organisations above it (parent, grandparent, ...):
             objects received from a peer at AMBER are shown only to their receiving
@@ -40,8 +44,8 @@ class Visibility:
     identity: str
     open_level: Tlp
     strict: bool
-    red: bool
     default_tlp: Tlp
+    recipient_level: Tlp = Tlp.CLEAR
     lineage: tuple[str, ...] = ()
     onward_peer: str = ""
     onward_author: str = ""
@@ -50,4 +54,4 @@ class Visibility:
     @classmethod
     def all_objects(cls) -> Visibility:
         """No filter: for the operator's tools, never for a request."""
-        return cls("", "", Tlp.AMBER, True, True, Tlp.AMBER, everything=True)
+        return cls("", "", Tlp.AMBER, True, Tlp.AMBER, Tlp.RED, everything=True)

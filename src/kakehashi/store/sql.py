@@ -58,7 +58,8 @@ def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
 
     Local objects follow the agreement and their TLP; objects received from a peer follow
     the re-share rules from the receiving organisation's point of view (AMBER: receiver and
-    its constituents; AMBER+STRICT: the receiver only; RED: named recipients).
+    its constituents; AMBER+STRICT: the receiver only). An object that names recipients
+    (always so at RED) is seen by those recipients, within their ceiling, and nobody else.
     """
     if visibility.everything:
         return "1 = 1", []
@@ -67,26 +68,29 @@ def visibility_sql(alias: str, visibility: Visibility) -> tuple[str, list[Any]]:
     params: list[Any] = []
     lineage = visibility.lineage or (visibility.organization,)
     in_lineage = f"{alias}.received_by IN ({placeholders(len(lineage))})"
-    alternatives = [
-        f"{alias}.author = ?",
-        f"({level} <= {min(int(visibility.open_level), int(Tlp.GREEN))})",
-    ]
-    params.append(visibility.organization)
+    recipients_of_row = (
+        f"SELECT 1 FROM object_recipients r WHERE r.collection_id = {alias}.collection_id"
+        f" AND r.date_added_us = {alias}.date_added_us"
+    )
+    # Without named recipients: the agreement and the TLP decide (RED needs recipients).
+    by_tlp = [f"({level} <= {min(int(visibility.open_level), int(Tlp.GREEN))})"]
     if visibility.open_level >= Tlp.AMBER:
-        alternatives.append(f"({level} = {int(Tlp.AMBER)} AND ({local} OR {in_lineage}))")
+        by_tlp.append(f"({level} = {int(Tlp.AMBER)} AND ({local} OR {in_lineage}))")
         params.extend(lineage)
     if visibility.strict:
-        alternatives.append(
+        by_tlp.append(
             f"({level} = {int(Tlp.AMBER_STRICT)} AND ({local} OR {alias}.received_by = ?))"
         )
         params.append(visibility.organization)
-    if visibility.red:
-        alternatives.append(
-            f"({level} = {int(Tlp.RED)} AND EXISTS (SELECT 1 FROM object_recipients r"
-            f" WHERE r.collection_id = {alias}.collection_id"
-            f" AND r.date_added_us = {alias}.date_added_us AND r.identity = ?))"
-        )
-        params.append(visibility.identity)
+    alternatives = [
+        f"{alias}.author = ?",
+        f"(NOT EXISTS ({recipients_of_row}) AND ({' OR '.join(by_tlp)}))",
+        # Named recipients narrow the audience at every level: only they (within their
+        # ceiling) see the object.
+        f"({level} <= {int(visibility.recipient_level)}"
+        f" AND EXISTS ({recipients_of_row} AND r.identity = ?))",
+    ]
+    params = [visibility.organization, *params, visibility.identity]
     predicate = "(" + " OR ".join(alternatives) + ")"
     if visibility.onward_peer:
         # Pushing to a peer: nothing goes back where it came from or to its author, and
