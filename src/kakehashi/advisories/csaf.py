@@ -706,7 +706,7 @@ def _product_status(
     for key in _STATUS_KEYS:
         seen: set[str] = set()
         for product_id in read.ids(status, key, where):
-            if product_id not in seen:
+            if key != "unknown" and product_id not in seen:
                 seen.add(product_id)
                 pairs.append((key, tree.products[product_id]))
     return pairs
@@ -812,8 +812,6 @@ def _group(
     ends: list[tuple[_Product, bool]] = []  # (product, inclusive)
     fixed_version = recommended = ""
     for status_key, product in members:
-        if status_key == "unknown":
-            continue
         exact = product.version
         if status_key == "first_affected" and exact:
             starts.append(product)
