@@ -181,7 +181,8 @@ def reset_postgres(dsn: str) -> None:
 
     with psycopg.connect(dsn, autocommit=True) as conn:
         conn.execute(
-            "TRUNCATE objects, collection_clock, statuses, object_recipients, audit_log, sync_state"
+            "TRUNCATE objects, collection_clock, statuses, object_recipients, audit_log,"
+            " sync_state, advisories, known_exploited, asset_sources, assets"
         )
         conn.execute("UPDATE audit_head SET seq = 0, hash = %s WHERE id = 1", ("0" * 64,))
 

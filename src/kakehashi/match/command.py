@@ -31,7 +31,7 @@ from kakehashi.stix.markings import Tlp
 from kakehashi.stix.timestamps import now_us
 from kakehashi.sync.client import PeerError, TaxiiClient
 
-__all__ = ["EXIT_INPUT", "EXIT_PEER", "match_command"]
+__all__ = ["EXIT_INPUT", "EXIT_PEER", "match_command", "post_objects"]
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +115,9 @@ def _csv_layout(maps: tuple[str, ...], time_column: str | None, delimiter: str) 
     return CsvLayout(columns, time_column, delimiter)
 
 
-def _post(client: TaxiiClient, url: str, objects: list[dict[str, Any]]) -> tuple[int, list[str]]:
+def post_objects(
+    client: TaxiiClient, url: str, objects: list[dict[str, Any]]
+) -> tuple[int, list[str]]:
     """POST the objects in batches; the number stored and the failure messages."""
     stored = 0
     failures: list[str] = []
@@ -257,7 +259,7 @@ def match_command(
         if report_to is not None:
             assert client is not None
             try:
-                stored, failures = _post(client, report_to, objects)
+                stored, failures = post_objects(client, report_to, objects)
             except PeerError as exc:
                 raise HubProblem(f"the Sightings were not posted: {exc}") from exc
             click.echo(f"Posted {len(objects)} object(s) to {report_to}: {stored} stored", err=True)

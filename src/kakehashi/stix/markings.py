@@ -23,6 +23,7 @@ from kakehashi.errors import StixValidationError
 __all__ = [
     "RECIPIENTS_EXTENSION_ID",
     "TLP_2_EXTENSION_ID",
+    "TLP_2_MARKING_IDS",
     "TLP_IDS",
     "Tlp",
     "TlpMarks",
@@ -78,6 +79,8 @@ _TLP_1 = {
     "marking-definition--5e57c739-391a-4eb3-b6be-7d15ca92d5ed": (Tlp.RED, "red"),
 }
 TLP_IDS: dict[str, Tlp] = {**_TLP_2, **{k: v[0] for k, v in _TLP_1.items()}}
+#: The TLP 2.0 marking-definition id of each level (what Kakehashi writes itself).
+TLP_2_MARKING_IDS: dict[Tlp, str] = {level: marking for marking, level in _TLP_2.items()}
 # Lower-cased, space-free forms of the official ids, to spot look-alikes.
 _NORMALISED = {k.lower(): k for k in TLP_IDS}
 

@@ -93,6 +93,44 @@ MIGRATIONS: tuple[tuple[str, ...], ...] = (
             PRIMARY KEY (peer, remote_collection, local_collection, direction)
         )""",
     ),
+    (
+        # Exposure (kakehashi advisories/assets import, kakehashi exposure): advisories and
+        # KEV entries as JSON of their records, keyed by id; assets as columns, replaced
+        # per (organization, source) on each import.
+        """CREATE TABLE advisories (
+            id TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            imported_us {bigint} NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        """CREATE TABLE known_exploited (
+            cve_id TEXT PRIMARY KEY,
+            imported_us {bigint} NOT NULL,
+            record TEXT NOT NULL
+        )""",
+        """CREATE TABLE asset_sources (
+            organization TEXT NOT NULL,
+            source TEXT NOT NULL,
+            imported_us {bigint} NOT NULL,
+            assets {bigint} NOT NULL,
+            PRIMARY KEY (organization, source)
+        )""",
+        """CREATE TABLE assets (
+            organization TEXT NOT NULL,
+            source TEXT NOT NULL,
+            seq {bigint} NOT NULL,
+            site TEXT NOT NULL,
+            sector TEXT NOT NULL,
+            vendor TEXT NOT NULL,
+            product TEXT NOT NULL,
+            version TEXT NOT NULL,
+            cpe TEXT NOT NULL,
+            purl TEXT NOT NULL,
+            criticality INTEGER NOT NULL,
+            ref TEXT NOT NULL,
+            PRIMARY KEY (organization, source, seq)
+        )""",
+    ),
 )
 
 
