@@ -169,90 +169,103 @@ class SqlStore(LedgerSql):
     # -- writes --------------------------------------------------------------------------
 
     def add_objects(self, request: WriteRequest) -> AddResult:
+        with self._write(request.collection_id) as (cur, last_added_us):
+            result, _ = self._add(cur, request, last_added_us)
+        return result
+
+    def _prune_statuses(self, cur: Cursor, request_us: int) -> None:
+        """Drop the status resources older than the retention period."""
+        cur.execute(
+            "DELETE FROM statuses WHERE created_us < ?",
+            (request_us - self._status_retention_us,),
+        )
+
+    def _add(
+        self, cur: Cursor, request: WriteRequest, last_added_us: int, *, prune: bool = True
+    ) -> tuple[AddResult, int]:
+        """Write one envelope inside the caller's transaction, which holds the collection's
+        write lock and knows its ``last_added_us``: the rows, the clock, the status
+        resource, the sync cursor and the audit record. Returns the result and the
+        collection's new ``last_added_us``. ``prune`` also drops expired statuses (a
+        batch of envelopes does that once)."""
         successes: list[StatusDetail] = []
         failures: list[StatusDetail] = list(request.rejected)
         stored = 0
-        with self._write(request.collection_id) as (cur, last_added_us):
-            # Every candidate gets its date_added up front (duplicates leave gaps, which
-            # paging never minds); the definitions the objects rely on come first.
-            dates = _dates_after(
-                max(now_us(), last_added_us + 1),
-                len(request.definitions) + len(request.objects),
-            )
-            authors = request.authors or [request.author] * len(request.objects)
-            rows: list[WriteRow] = [
-                WriteRow(HUB_AUTHOR, definition, None, dates[i], definition=True)
-                for i, definition in enumerate(request.definitions)
-            ]
-            for obj, obj_author in zip(request.objects, authors, strict=True):
-                # The OASIS TLP definitions and the recipients extension definition belong to
-                # the hub: whoever posts them, one copy is kept, and nobody may change it.
-                author = HUB_AUTHOR if is_hub_definition(obj.id) else obj_author
-                rows.append(WriteRow(author, obj, request.provenance, dates[len(rows)]))
-            # Most versions are new: insert them all first (one round trip where the
-            # backend can batch), then look closer only at what the unique index refused.
-            versioned = [row for row in rows if row.obj.version_us]
-            inserted = dict(
-                zip(
-                    (id(row) for row in versioned),
-                    self._insert_rows(cur, request.collection_id, versioned),
-                    strict=True,
+        # Every candidate gets its date_added up front (duplicates leave gaps, which
+        # paging never minds); the definitions the objects rely on come first.
+        dates = _dates_after(
+            max(now_us(), last_added_us + 1),
+            len(request.definitions) + len(request.objects),
+        )
+        authors = request.authors or [request.author] * len(request.objects)
+        rows: list[WriteRow] = [
+            WriteRow(HUB_AUTHOR, definition, None, dates[i], definition=True)
+            for i, definition in enumerate(request.definitions)
+        ]
+        for obj, obj_author in zip(request.objects, authors, strict=True):
+            # The OASIS TLP definitions and the recipients extension definition belong to
+            # the hub: whoever posts them, one copy is kept, and nobody may change it.
+            author = HUB_AUTHOR if is_hub_definition(obj.id) else obj_author
+            rows.append(WriteRow(author, obj, request.provenance, dates[len(rows)]))
+        # Most versions are new: insert them all first (one round trip or one batched
+        # statement where the backend can), then look closer only at what the unique
+        # index refused.
+        versioned = [row for row in rows if row.obj.version_us]
+        inserted = self._insert_rows(cur, request.collection_id, versioned)
+        refused = {id(row) for row, new in zip(versioned, inserted, strict=True) if not new}
+        for row in rows:
+            if row.obj.version_us and id(row) not in refused:
+                outcome: tuple[StatusDetail, bool] | StatusDetail = (
+                    StatusDetail(row.obj.id, row.obj.version),
+                    True,
                 )
-            )
-            for row in rows:
-                if inserted.get(id(row)):
-                    outcome: tuple[StatusDetail, bool] | StatusDetail = (
-                        StatusDetail(row.obj.id, row.obj.version),
-                        True,
-                    )
-                else:
-                    outcome = self._settle(cur, request.collection_id, row)
-                if row.definition:
-                    continue
-                if isinstance(outcome, StatusDetail):
-                    failures.append(outcome)
-                    continue
-                detail, was_stored = outcome
-                successes.append(detail)
-                stored += was_stored
-            if rows:
-                cur.execute(
-                    "UPDATE collection_clock SET last_added_us = ? WHERE collection_id = ?",
-                    (dates[-1], request.collection_id),
-                )
-            status = Status(
-                id=request.status_id,
-                owner=request.author,
-                request_us=request.request_us,
-                successes=tuple(successes),
-                failures=tuple(failures),
-            )
+            else:
+                outcome = self._settle(cur, request.collection_id, row)
+            if row.definition:
+                continue
+            if isinstance(outcome, StatusDetail):
+                failures.append(outcome)
+                continue
+            detail, was_stored = outcome
+            successes.append(detail)
+            stored += was_stored
+        if rows:
+            last_added_us = dates[-1]
             cur.execute(
-                "DELETE FROM statuses WHERE created_us < ?",
-                (request.request_us - self._status_retention_us,),
+                "UPDATE collection_clock SET last_added_us = ? WHERE collection_id = ?",
+                (last_added_us, request.collection_id),
             )
-            cur.execute(
-                "INSERT INTO statuses (id, owner, created_us, body) VALUES (?, ?, ?, ?)",
-                (status.id, status.owner, request.request_us, status.dumps()),
+        status = Status(
+            id=request.status_id,
+            owner=request.author,
+            request_us=request.request_us,
+            successes=tuple(successes),
+            failures=tuple(failures),
+        )
+        if prune:
+            self._prune_statuses(cur, request.request_us)
+        cur.execute(
+            "INSERT INTO statuses (id, owner, created_us, body) VALUES (?, ?, ?, ?)",
+            (status.id, status.owner, request.request_us, status.dumps()),
+        )
+        if request.cursor is not None:
+            cursor = request.cursor
+            self._save_sync_state(cur, replace(cursor, objects=cursor.objects + stored))
+        if successes:
+            self._append(
+                cur,
+                AuditEntry(
+                    at_us=request.request_us,
+                    organization=request.author,
+                    account=request.account,
+                    action=AuditAction.WRITE,
+                    collection_id=request.collection_id,
+                    agreement=request.agreement,
+                    objects=tuple((d.id, d.version) for d in successes),
+                    detail=request.detail,
+                ),
             )
-            if request.cursor is not None:
-                cursor = request.cursor
-                self._save_sync_state(cur, replace(cursor, objects=cursor.objects + stored))
-            if successes:
-                self._append(
-                    cur,
-                    AuditEntry(
-                        at_us=request.request_us,
-                        organization=request.author,
-                        account=request.account,
-                        action=AuditAction.WRITE,
-                        collection_id=request.collection_id,
-                        agreement=request.agreement,
-                        objects=tuple((d.id, d.version) for d in successes),
-                        detail=request.detail,
-                    ),
-                )
-        return AddResult(status=status, stored=stored)
+        return AddResult(status=status, stored=stored), last_added_us
 
     def _settle(
         self, cur: Cursor, collection_id: str, row: WriteRow
