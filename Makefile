@@ -34,6 +34,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/taxii_bench.py
 	$(BIN)/python bench/sync_bench.py
 	$(BIN)/python bench/match_bench.py
+	$(BIN)/python bench/exposure_bench.py
 
 clean:
 	rm -rf $(VENV) .run build dist src/*.egg-info

@@ -22,10 +22,12 @@ is ``cannot decide``, never dropped.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import unquote
 
 from kakehashi.advisories.errors import CannotDecide
@@ -39,7 +41,12 @@ from kakehashi.advisories.model import (
     Status,
     StatusRange,
 )
-from kakehashi.advisories.versions import Scheme, VersionRange, scheme_for_purl_type
+from kakehashi.advisories.versions import (
+    Scheme,
+    VersionRange,
+    range_contains,
+    scheme_for_purl_type,
+)
 
 __all__ = [
     "AdvisoryIndex",
@@ -137,58 +144,161 @@ def _specific(version: str) -> bool:
 
 _Entry = tuple[Advisory, AffectedProduct]
 
+# --- the index's view of a product, and an asset's identifiers, computed once -------------
+
+_CACHE_SIZE = 1 << 16
+_MEMO_SIZE = 1 << 17
+_Signature = tuple[Any, ...]
+_Found = tuple[Advisory, AffectedProduct, MatchRule, Decision, str, VersionRange | None, str]
+_PURL, _CPE, _NAME = MatchRule.PURL, MatchRule.CPE, MatchRule.NAME
+_AFFECTED, _UNDER_INVESTIGATION = Status.AFFECTED, Status.UNDER_INVESTIGATION
+_VENDOR = Scheme.VENDOR
+
+
+class _Indexed:
+    """One (advisory, product) of the index with its identifiers parsed once.
+
+    ``cpe_ranges`` maps each CPE (vendor, product) of the product to the ranges the CPE
+    rule uses (the product's, or one exact range per CPE naming a version); ``None`` when
+    the product has no CPE.
+    """
+
+    __slots__ = ("advisory", "cpe_ranges", "names", "product", "purl_key")
+
+    def __init__(self, advisory: Advisory, product: AffectedProduct) -> None:
+        self.advisory = advisory
+        self.product = product
+        purl = _product_purl(product.purl) if product.purl else None
+        self.purl_key = purl.key if purl is not None else None
+        cpes = [c for c in (_cached_cpe(t) for t in product.cpes) if c is not None]
+        self.cpe_ranges: dict[tuple[str, str], tuple[StatusRange, ...]] | None = None
+        if cpes:
+            self.cpe_ranges = {}
+            for cpe in cpes:
+                key = (cpe.vendor, cpe.product)
+                if key in self.cpe_ranges:
+                    continue
+                ranges = product.ranges
+                if not ranges:
+                    ranges = tuple(
+                        StatusRange(VersionRange.exact(c.version), Status.AFFECTED)
+                        for c in cpes
+                        if (c.vendor, c.product) == key and _specific(c.version)
+                    )
+                self.cpe_ranges[key] = ranges
+        self.names = (_normalised(product.vendor), _normalised(product.product))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _asset_purl(text: str) -> tuple[tuple[str, str, str], str, Scheme | None] | None:
+    """(key, version, scheme or ``None`` if unsupported) of an asset's purl."""
+    purl = parse_purl(text)
+    if purl is None:
+        return None
+    scheme = scheme_for_purl_type(purl.type)
+    return purl.key, purl.version, None if scheme is Scheme.UNSUPPORTED else scheme
+
+
+# Names, CPEs and package URLs repeat across advisories and across assets: parse each once.
+_cached_cpe = functools.lru_cache(maxsize=_CACHE_SIZE)(parse_cpe)
+_product_purl = functools.lru_cache(maxsize=_CACHE_SIZE)(parse_purl)
+_normalised = functools.lru_cache(maxsize=_CACHE_SIZE)(normalise_name)
+
 
 class AdvisoryIndex:
     """Advisories indexed by package URL, CPE vendor/product and normalised names.
 
     Build once, then ask :meth:`exposures_for` per asset (streams: memory is the index).
+    Each product's identifiers are parsed when the index is built; an asset's purl, CPE
+    and names, and every version's sort key, are parsed once and cached (bounded caches),
+    and an exposure is built only for a product the asset is exposed to.
     """
 
     def __init__(self, advisories: Iterable[Advisory]) -> None:
-        self._by_purl: dict[tuple[str, str, str], list[_Entry]] = defaultdict(list)
-        self._by_cpe: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
-        self._by_name: dict[tuple[str, str], list[_Entry]] = defaultdict(list)
+        self._by_purl: dict[tuple[str, str, str], list[_Indexed]] = defaultdict(list)
+        self._by_cpe: dict[tuple[str, str], list[_Indexed]] = defaultdict(list)
+        self._by_name: dict[tuple[str, str], list[_Indexed]] = defaultdict(list)
         for advisory in advisories:
             for product in advisory.products:
-                entry = (advisory, product)
-                purl = parse_purl(product.purl)
-                if purl is not None:
-                    self._by_purl[purl.key].append(entry)
-                for text in product.cpes:
-                    cpe = parse_cpe(text)
-                    if cpe is not None:
-                        self._by_cpe[(cpe.vendor, cpe.product)].append(entry)
-                names = (normalise_name(product.vendor), normalise_name(product.product))
-                if all(names):
-                    self._by_name[names].append(entry)
-
-    def _candidates(self, asset: Asset) -> list[_Entry]:
-        seen: dict[int, _Entry] = {}
-        purl = parse_purl(asset.purl)
-        cpe = parse_cpe(asset.cpe)
-        keys: list[list[_Entry]] = []
-        if purl is not None:
-            keys.append(self._by_purl.get(purl.key, []))
-        if cpe is not None:
-            keys.append(self._by_cpe.get((cpe.vendor, cpe.product), []))
-        keys.append(
-            self._by_name.get((normalise_name(asset.vendor), normalise_name(asset.product)), [])
-        )
-        for entries in keys:
-            for entry in entries:
-                seen.setdefault(id(entry), entry)  # one tuple per (advisory, product)
-        return list(seen.values())
+                entry = _Indexed(advisory, product)
+                if entry.purl_key is not None:
+                    self._by_purl[entry.purl_key].append(entry)
+                if entry.cpe_ranges is not None:
+                    for key in entry.cpe_ranges:
+                        self._by_cpe[key].append(entry)
+                if all(entry.names):
+                    self._by_name[entry.names].append(entry)
+        self._memo: dict[_Signature, tuple[_Found, ...]] = {}
 
     def exposures_for(self, asset: Asset) -> list[Exposure]:
         """The exposures of one asset: at most one per advisory (the most certain)."""
+        purl = _asset_purl(asset.purl) if asset.purl else None
+        cpe = _cached_cpe(asset.cpe) if asset.cpe else None
+        vendor, product = _normalised(asset.vendor), _normalised(asset.product)
+        # Everything below depends on these identifiers and the version only, and a
+        # country's inventory repeats them (fleets of identical devices): remember the
+        # answer per signature and only put the asset into it.
+        signature = (
+            purl,
+            None if cpe is None else (cpe.vendor, cpe.product, cpe.version),
+            vendor,
+            product,
+            asset.version,
+        )
+        known = self._memo.get(signature)
+        if known is not None:
+            return [
+                Exposure(asset, advisory, found, rule, decision, why, rng, fixed)
+                for advisory, found, rule, decision, why, rng, fixed in known
+            ]
+        exposures = self._exposures(asset, purl, cpe, vendor, product)
+        if len(self._memo) >= _MEMO_SIZE:
+            self._memo.clear()
+        self._memo[signature] = tuple(
+            (e.advisory, e.product, e.rule, e.decision, e.why, e.range, e.fixed_version)
+            for e in exposures
+        )
+        return exposures
+
+    def _exposures(
+        self,
+        asset: Asset,
+        purl: tuple[tuple[str, str, str], str, Scheme | None] | None,
+        cpe: Cpe | None,
+        vendor: str,
+        product: str,
+    ) -> list[Exposure]:
+        names = (vendor, product) if vendor and product else None
+        lists: list[list[_Indexed]] = []
+        if purl is not None:
+            found = self._by_purl.get(purl[0])
+            if found:
+                lists.append(found)
+        if cpe is not None:
+            found = self._by_cpe.get((cpe.vendor, cpe.product))
+            if found:
+                lists.append(found)
+        found = self._by_name.get((vendor, product))
+        if found:
+            lists.append(found)
+        if not lists:
+            return []
+        if len(lists) == 1:
+            candidates: Iterable[_Indexed] = lists[0]
+        else:
+            seen: dict[int, _Indexed] = {}
+            for entries in lists:
+                for entry in entries:
+                    seen.setdefault(id(entry), entry)
+            candidates = seen.values()
         best: dict[str, Exposure] = {}
-        for advisory, product in self._candidates(asset):
-            exposure = _match(asset, advisory, product)
+        for entry in candidates:
+            exposure = _match_indexed(asset, entry, purl, cpe, names)
             if exposure is None:
                 continue
-            current = best.get(advisory.id)
+            current = best.get(entry.advisory.id)
             if current is None or _certainty(exposure) < _certainty(current):
-                best[advisory.id] = exposure
+                best[entry.advisory.id] = exposure
         return list(best.values())
 
 
@@ -200,11 +310,41 @@ def _certainty(exposure: Exposure) -> tuple[int, int]:
     return (_DECISION_RANK[exposure.decision], _RULE_RANK[exposure.rule])
 
 
+def _match_indexed(
+    asset: Asset,
+    entry: _Indexed,
+    purl: tuple[tuple[str, str, str], str, Scheme | None] | None,
+    cpe: Cpe | None,
+    names: tuple[str, str] | None,
+) -> Exposure | None:
+    """:func:`_match` on pre-parsed identifiers: the rule as :func:`_rule`, then
+    :func:`_decide`. ``purl``, ``cpe`` and ``names`` are the asset's."""
+    product = entry.product
+    scheme: Scheme | None = None
+    if purl is not None and entry.purl_key is not None:
+        if purl[0] != entry.purl_key:
+            return None
+        rule, version, scheme, ranges = _PURL, purl[1] or asset.version, purl[2], product.ranges
+    elif cpe is not None and entry.cpe_ranges is not None:
+        found = entry.cpe_ranges.get((cpe.vendor, cpe.product))
+        if found is None:
+            return None
+        version = asset.version or (cpe.version if _specific(cpe.version) else "")
+        rule, ranges = _CPE, found
+    elif names is not None and names == entry.names:
+        rule, version, ranges = _NAME, asset.version, product.ranges
+    else:
+        return None
+    return _decide(asset, entry.advisory, product, rule, version, scheme, ranges)
+
+
 def _rule(
     asset: Asset, product: AffectedProduct
 ) -> tuple[MatchRule, str, Scheme | None, tuple[StatusRange, ...]] | None:
     """Which rule ties the asset to the product, the asset's version, the scheme to use
-    instead of the advisory's vendor default, and the ranges (CPE may add one)."""
+    instead of the advisory's vendor default, and the ranges (CPE may add one).
+
+    The reference for :func:`_match_indexed`, which does the same on pre-parsed input."""
     asset_purl, product_purl = parse_purl(asset.purl), parse_purl(product.purl)
     if asset_purl is not None and product_purl is not None:
         if asset_purl.key != product_purl.key:
@@ -243,66 +383,114 @@ def _rule(
 
 
 def _match(asset: Asset, advisory: Advisory, product: AffectedProduct) -> Exposure | None:
+    """The exposure of ``asset`` to one product of ``advisory``, or ``None``."""
     found = _rule(asset, product)
     if found is None:
         return None
     rule, version, scheme, ranges = found
-    if scheme is not None:
-        ranges = tuple(
-            dataclasses.replace(sr, range=dataclasses.replace(sr.range, scheme=scheme))
-            if sr.range.scheme is Scheme.VENDOR
-            else sr
-            for sr in ranges
-        )
+    return _decide(asset, advisory, product, rule, version, scheme, ranges)
 
-    def exposure(decision: Decision, why: str, rng: VersionRange | None = None) -> Exposure:
-        fixed = product.fixed_version
-        if rng is not None and rng.upper and not rng.upper_inclusive:
-            fixed = rng.upper
-        return Exposure(
-            asset=asset,
-            advisory=advisory,
-            product=product,
-            rule=rule,
-            decision=decision,
-            why=f"{rule.value} match; {why}",
-            range=rng,
-            fixed_version=fixed,
-        )
 
+def _decide(
+    asset: Asset,
+    advisory: Advisory,
+    product: AffectedProduct,
+    rule: MatchRule,
+    version: str,
+    scheme: Scheme | None,
+    ranges: tuple[StatusRange, ...],
+) -> Exposure | None:
+    """Let the version decide (see the module's docstring for the order).
+
+    Which ranges hold the version is found without building explanations
+    (:func:`range_contains`, cached sort keys); the explanation is built only for the
+    exposure returned. ``scheme`` replaces the vendor scheme of the ranges (purl rule).
+    """
     if not version:
-        if not ranges and product.status is Status.AFFECTED:
-            return exposure(Decision.AFFECTED, "all versions affected")
-        return exposure(Decision.CANNOT_DECIDE, "the asset has no version")
-    inside: list[tuple[StatusRange, str]] = []
-    undecided: list[str] = []
+        if not ranges and product.status is _AFFECTED:
+            return _exposure(
+                asset, advisory, product, rule, Decision.AFFECTED, "all versions affected"
+            )
+        return _exposure(
+            asset, advisory, product, rule, Decision.CANNOT_DECIDE, "the asset has no version"
+        )
+    inside: list[StatusRange] = []
+    undecided = False
     for sr in ranges:
+        rng = sr.range
         try:
-            check = sr.range.check(version)
-        except CannotDecide as exc:
-            undecided.append(f"{sr.range}: {exc}")
-            continue
-        if check.inside:
-            inside.append((sr, check.why))
-    for sr, _why in inside:
-        if sr.range.is_exact and sr.status.is_safe:
+            if range_contains(
+                rng, version, scheme if scheme is not None and rng.scheme is _VENDOR else None
+            ):
+                inside.append(sr)
+        except CannotDecide:
+            undecided = True
+    if not inside and not undecided:
+        status = product.status
+        if status is not _AFFECTED and status is not _UNDER_INVESTIGATION:
             return None
-    for sr, why in inside:
-        if sr.status is Status.AFFECTED:
-            return exposure(Decision.AFFECTED, f"affected range {sr.range}: {why}", sr.range)
+    for sr in inside:
+        if sr.status.is_safe and sr.range.is_exact:
+            return None
+    for sr in inside:
+        if sr.status is _AFFECTED:
+            rng = _effective(sr.range, scheme)
+            why = f"affected range {rng}: {rng.check(version).why}"
+            return _exposure(asset, advisory, product, rule, Decision.AFFECTED, why, rng)
     if undecided:
-        return exposure(Decision.CANNOT_DECIDE, "; ".join(undecided))
-    if any(sr.status.is_safe for sr, _ in inside):
+        reasons: list[str] = []
+        for sr in ranges:
+            rng = _effective(sr.range, scheme)
+            try:
+                rng.check(version)
+            except CannotDecide as exc:
+                reasons.append(f"{rng}: {exc}")
+        why = "; ".join(reasons)
+        return _exposure(asset, advisory, product, rule, Decision.CANNOT_DECIDE, why)
+    if any(sr.status.is_safe for sr in inside):
         return None
-    for sr, why in inside:
-        if sr.status is Status.UNDER_INVESTIGATION:
-            return exposure(Decision.UNDER_INVESTIGATION, f"range {sr.range}: {why}", sr.range)
+    for sr in inside:
+        if sr.status is _UNDER_INVESTIGATION:
+            rng = _effective(sr.range, scheme)
+            why = f"range {rng}: {rng.check(version).why}"
+            return _exposure(asset, advisory, product, rule, Decision.UNDER_INVESTIGATION, why, rng)
     default = f"{version} in no listed range; default status {product.status.value}"
-    if product.status is Status.AFFECTED:
-        return exposure(Decision.AFFECTED, default)
-    if product.status is Status.UNDER_INVESTIGATION:
-        return exposure(Decision.UNDER_INVESTIGATION, default)
+    if product.status is _AFFECTED:
+        return _exposure(asset, advisory, product, rule, Decision.AFFECTED, default)
+    if product.status is _UNDER_INVESTIGATION:
+        return _exposure(asset, advisory, product, rule, Decision.UNDER_INVESTIGATION, default)
     return None
+
+
+def _effective(rng: VersionRange, scheme: Scheme | None) -> VersionRange:
+    """``rng`` ordered by ``scheme`` when the advisory left it to the vendor default."""
+    if scheme is not None and rng.scheme is _VENDOR:
+        return dataclasses.replace(rng, scheme=scheme)
+    return rng
+
+
+def _exposure(
+    asset: Asset,
+    advisory: Advisory,
+    product: AffectedProduct,
+    rule: MatchRule,
+    decision: Decision,
+    why: str,
+    rng: VersionRange | None = None,
+) -> Exposure:
+    fixed = product.fixed_version
+    if rng is not None and rng.upper and not rng.upper_inclusive:
+        fixed = rng.upper
+    return Exposure(
+        asset=asset,
+        advisory=advisory,
+        product=product,
+        rule=rule,
+        decision=decision,
+        why=f"{rule.value} match; {why}",
+        range=rng,
+        fixed_version=fixed,
+    )
 
 
 def urgency_key(exposure: Exposure) -> tuple[int, float, int, str, str, str]:

@@ -29,8 +29,10 @@ True
 from __future__ import annotations
 
 import enum
+import functools
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from kakehashi.advisories.errors import CannotDecide
 
@@ -39,6 +41,7 @@ __all__ = [
     "Scheme",
     "VersionRange",
     "compare",
+    "range_contains",
     "scheme_for_purl_type",
     "scheme_for_version_type",
 ]
@@ -279,6 +282,15 @@ def compare(a: str, b: str, scheme: Scheme = Scheme.VENDOR) -> int:
     >>> compare("1:2.0", "3.0", Scheme.DEBIAN)
     1
     """
+    ka = _key(a, scheme)
+    kb = _key(b, scheme)
+    if ka is None or kb is None:
+        return _compare_slow(a, b, scheme)
+    return (ka > kb) - (ka < kb)
+
+
+def _compare_slow(a: str, b: str, scheme: Scheme) -> int:
+    """The comparators themselves, without sort keys (the reference for the keys)."""
     if scheme is Scheme.VENDOR:
         ka, kb = _vendor_key(a), _vendor_key(b)
         return (ka > kb) - (ka < kb)
@@ -287,6 +299,138 @@ def compare(a: str, b: str, scheme: Scheme = Scheme.VENDOR) -> int:
     if scheme is Scheme.DEBIAN:
         return _compare_debian(a, b)
     raise CannotDecide("this version type is not ordered", version=a, scheme=scheme.value)
+
+
+# --- sort keys, cached ------------------------------------------------------------------
+#
+# Matching a country's inventory compares the same few thousand version strings millions
+# of times, so each version is parsed once into a sort key (a tuple that orders exactly as
+# the comparator above) and the key is cached. A version that does not parse caches its
+# reason, and raises a fresh CannotDecide each time. ``None`` means "no key: use the
+# comparator" (semver pre-release numbers with leading zeros, where the comparator's
+# answer is not an order).
+
+_CACHE_SIZE = 1 << 16
+_Key = tuple[Any, ...]
+_VENDOR_SCHEME, _SEMVER_SCHEME, _DEBIAN_SCHEME = Scheme.VENDOR, Scheme.SEMVER, Scheme.DEBIAN
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _vendor_cached(version: str) -> _Key | str:
+    try:
+        return _vendor_key(version)
+    except CannotDecide as exc:
+        return exc.reason
+
+
+def _semver_key(version: str) -> _Key | None:
+    core, pre = _semver_parts(version)
+    if not pre:
+        return (core, 1, ())
+    ids: list[tuple[int, int | str]] = []
+    for part in pre:
+        if part.isdigit():
+            if len(part) > 1 and part[0] == "0":
+                return None
+            ids.append((0, int(part)))
+        else:
+            ids.append((1, part))
+    return (core, 0, tuple(ids))
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _semver_cached(version: str) -> _Key | str | None:
+    try:
+        return _semver_key(version)
+    except CannotDecide as exc:
+        return exc.reason
+
+
+def _dpkg_key(text: str) -> _Key:
+    """A key that orders as ``_verrevcmp``: (non-digit run, number) pairs, then an end mark.
+
+    A non-digit run is the ``_order`` of its characters followed by 0, the order of what
+    comes after it (a digit or the end); a digit run is its number. The end of the string
+    is an empty run and 0, which sorts after ``~`` and before anything else, as in dpkg
+    (an empty run can only start the string, so "0" at the start is the end too).
+    """
+    out: list[Any] = []
+    i, n = 0, len(text)
+    while i < n:
+        j = i
+        while j < n and not text[j].isdigit():
+            j += 1
+        out.append((*(_order(c) for c in text[i:j]), 0))
+        k = j
+        while k < n and text[k].isdigit():
+            k += 1
+        out.append(int(text[j:k]) if k > j else 0)
+        i = k
+    while out[-2:] == [(0,), 0]:  # only zeros ("0", "00"): the same as the end
+        del out[-2:]
+    out.append((0,))
+    out.append(0)
+    return tuple(out)
+
+
+@functools.lru_cache(maxsize=_CACHE_SIZE)
+def _debian_cached(version: str) -> _Key | str:
+    try:
+        epoch, upstream, revision = _debian_parts(version)
+    except CannotDecide as exc:
+        return exc.reason
+    return (epoch, _dpkg_key(upstream), _dpkg_key(revision))
+
+
+def _key(version: str, scheme: Scheme) -> _Key | None:
+    """The cached sort key of ``version`` (``None``: compare without keys).
+
+    Raises:
+        CannotDecide: as the comparator would, for this version.
+    """
+    if scheme is _VENDOR_SCHEME:
+        key: _Key | str | None = _vendor_cached(version)
+    elif scheme is _SEMVER_SCHEME:
+        key = _semver_cached(version)
+    elif scheme is _DEBIAN_SCHEME:
+        key = _debian_cached(version)
+    else:
+        raise CannotDecide("this version type is not ordered", version=version, scheme=scheme.value)
+    if type(key) is str:
+        raise CannotDecide(key, version=version, scheme=scheme.value)
+    return key  # type: ignore[return-value]
+
+
+def _cmp(a: str, b: str, scheme: Scheme) -> int:
+    ka = _key(a, scheme)
+    kb = _key(b, scheme)
+    if ka is None or kb is None:
+        return _compare_slow(a, b, scheme)
+    return (ka > kb) - (ka < kb)
+
+
+def range_contains(rng: VersionRange, version: str, scheme: Scheme | None = None) -> bool:
+    """``rng.contains(version)`` with ``rng``'s scheme replaced by ``scheme`` when given,
+    without building the explanation: the matcher's hot path.
+
+    Compares in the same order as :meth:`VersionRange.check`, so it raises
+    :class:`CannotDecide` exactly when ``check`` would.
+    """
+    if scheme is None:
+        scheme = rng.scheme
+    lower = rng.lower
+    upper = rng.upper
+    if lower is not None and lower == upper and rng.lower_inclusive and rng.upper_inclusive:
+        return _cmp(version, lower, scheme) == 0
+    if lower is not None:
+        c = _cmp(version, lower, scheme)
+        if not (c > 0 or (c == 0 and rng.lower_inclusive)):
+            return False
+    if upper is not None:
+        c = _cmp(version, upper, scheme)
+        if not (c < 0 or (c == 0 and rng.upper_inclusive)):
+            return False
+    return True
 
 
 @dataclass(frozen=True, slots=True)
