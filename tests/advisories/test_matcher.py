@@ -205,3 +205,30 @@ def test_identifier_helpers() -> None:
     uri = parse_cpe("cpe:/a:acme:rtu:2.0")
     assert uri is not None
     assert (uri.vendor, uri.product, uri.version) == ("acme", "rtu", "2.0")
+
+
+def test_an_undecidable_fixed_entry_does_not_make_other_versions_undecidable() -> None:
+    # A vendor's "7.0.2.4-lts" maintenance release cannot be ordered against 7.0.10; it
+    # could only ever clear an asset, so 7.0.10 (outside the affected range) stays clear
+    # while 7.0.2.5 (inside it) stays affected.
+    record = cve_record(
+        "CVE-2024-0009",
+        [
+            {
+                "vendor": "Acme Networks",
+                "product": "BaseStation OS",
+                "defaultStatus": "unaffected",
+                "versions": [
+                    {"version": "7.0.2.3", "lessThan": "7.0.3", "status": "affected"},
+                    {"version": "7.0.2.4-lts", "status": "unaffected"},
+                ],
+            }
+        ],
+    )
+    advisory = parse_cve_record(record)
+    assert find_exposures([_asset("7.0.10")], [advisory]) == []
+    (exp,) = find_exposures([_asset("7.0.2.5")], [advisory])
+    assert exp.decision is Decision.AFFECTED
+    (undecided,) = find_exposures([_asset("7.0.x")], [advisory])
+    assert undecided.decision is Decision.CANNOT_DECIDE
+    assert "7.0.2.4-lts" not in undecided.why  # only the ranges that could expose it

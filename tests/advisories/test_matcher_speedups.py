@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from kakehashi.advisories.errors import CannotDecide
@@ -100,6 +100,10 @@ def test_cached_debian_keys_compare_as_dpkg(a: str, b: str) -> None:
 
 @settings(max_examples=300, deadline=None)
 @given(_DEB_TEXT, _DEB_TEXT)
+@example("", "0~")  # an empty part is after "0~" (zeros, then "~" before the end)
+@example("", "0a")
+@example("0a", "1")
+@example("0~", "00~")
 def test_dpkg_key_orders_as_verrevcmp(a: str, b: str) -> None:
     ka, kb = _dpkg_key(a), _dpkg_key(b)
     assert (ka > kb) - (ka < kb) == _verrevcmp(a, b)

@@ -13,9 +13,11 @@ not match by name):
 
 Then the version decides, in this order: an exact ``fixed``/``known_not_affected`` entry
 (a backport) -> not exposed; a range with status affected that contains it -> affected;
-a range that cannot be evaluated -> ``cannot decide``; a ``fixed``/``known_not_affected``
-range that contains it -> not exposed; an ``under_investigation`` range -> under
-investigation; otherwise the product's default status. An asset without a usable version
+an affected or under-investigation range that cannot be evaluated -> ``cannot decide``
+(a fixed or not-affected one that cannot be is passed over: it could only clear the
+asset); a ``fixed``/``known_not_affected`` range that contains it -> not exposed; an
+``under_investigation`` range -> under investigation; otherwise the product's default
+status. An asset without a usable version
 is ``cannot decide``, never dropped.
 """
 
@@ -424,7 +426,11 @@ def _decide(
             ):
                 inside.append(sr)
         except CannotDecide:
-            undecided = True
+            # Only a range that could expose the asset makes it undecidable: a fixed or
+            # not-affected entry that cannot be compared (a "7.0.2.4-lts" backport) says
+            # nothing about a version outside every affected range.
+            if not sr.status.is_safe:
+                undecided = True
     if not inside and not undecided:
         status = product.status
         if status is not _AFFECTED and status is not _UNDER_INVESTIGATION:
@@ -440,6 +446,8 @@ def _decide(
     if undecided:
         reasons: list[str] = []
         for sr in ranges:
+            if sr.status.is_safe:
+                continue
             rng = _effective(sr.range, scheme)
             try:
                 rng.check(version)

@@ -370,6 +370,15 @@ def _dpkg_key(text: str) -> _Key:
         del out[-2:]
     out.append((0,))
     out.append(0)
+    # A version that starts with zero digits ("0~1", "0a") begins with the same pair as
+    # the end mark of an empty one, and a tuple that ends first sorts first; dpkg instead
+    # goes on comparing the end with what follows the zeros ("" > "0~1", "" < "0a"). So
+    # the first number carries that answer: (n, -1) when a "~" run follows zeros, (n, +1)
+    # when anything else does, (n, 0) otherwise.
+    follows = 0
+    if out[1] == 0 and len(out) > 2:
+        follows = 1 if out[2] > (0,) else -1
+    out[1] = (out[1], follows)
     return tuple(out)
 
 

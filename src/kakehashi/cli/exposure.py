@@ -578,12 +578,21 @@ def _record(exposure: Exposure) -> dict[str, Any]:
     }
 
 
+def _advisory_name(advisory: Advisory) -> str:
+    """The advisory's id for the table, without what the CVE column already says."""
+    if advisory.cve_ids == (advisory.id,):
+        return ""
+    document, _, vulnerability = advisory.id.partition("#")
+    return document if vulnerability in advisory.cve_ids else advisory.id
+
+
 _RULE_NAMES = {MatchRule.PURL: "purl", MatchRule.CPE: "cpe", MatchRule.NAME: "name"}
 _TABLE = (
-    ("ORG", 12, lambda e: e.asset.organization),
-    ("SITE", 14, lambda e: e.asset.site),
-    ("ASSET", 40, lambda e: f"{e.asset.vendor} {e.asset.product} {e.asset.version}".strip()),
-    ("CVE/ADVISORY", 18, lambda e: e.advisory.cve_ids[0] if e.advisory.cve_ids else e.advisory.id),
+    ("ORG", 10, lambda e: e.asset.organization),
+    ("SITE", 13, lambda e: e.asset.site),
+    ("ASSET", 38, lambda e: f"{e.asset.vendor} {e.asset.product} {e.asset.version}".strip()),
+    ("CVE", 14, lambda e: ",".join(e.advisory.cve_ids)),
+    ("ADVISORY", 16, lambda e: _advisory_name(e.advisory)),
     ("CVSS", 4, lambda e: "" if e.advisory.cvss is None else f"{e.advisory.cvss:.1f}"),
     (
         "KEV",
@@ -591,7 +600,7 @@ _TABLE = (
         lambda e: (str(e.advisory.kev_due_date or "yes")) if e.advisory.known_exploited else "",
     ),
     ("DECISION", 13, lambda e: e.decision.value),
-    ("FIXED", 12, lambda e: e.fixed_version),
+    ("FIXED", 10, lambda e: e.fixed_version),
     ("RULE", 4, lambda e: _RULE_NAMES[e.rule]),
 )
 
