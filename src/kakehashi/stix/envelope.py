@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,6 +27,10 @@ def _reject_constant(name: str) -> None:
 
 
 _DECODER = json.JSONDecoder(parse_constant=_reject_constant)
+# The decoder's scanner, called directly for each element of ``objects`` (raw_decode wraps
+# it in a Python frame); an element it refuses is decoded again by _decode for the message.
+_SCAN: Callable[[str, int], tuple[Any, int]] = _DECODER.scan_once  # type: ignore[attr-defined]
+_SPACE = frozenset(" \t\n\r")
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,16 +68,25 @@ def _expect(text: str, pos: int, char: str, what: str) -> int:
 def _split_array(text: str, pos: int) -> tuple[list[RawObject] | Any, int]:
     """Walk a JSON array starting at ``text[pos] == '['``; return its elements with spans."""
     items: list[RawObject] = []
+    append = items.append
+    end = len(text)
     pos = _skip(text, pos + 1)
-    if pos < len(text) and text[pos] == "]":
+    if pos < end and text[pos] == "]":
         return items, pos + 1
     while True:
-        pos = _skip(text, pos)
+        # Servers seldom put whitespace between elements: look before calling the regex.
+        if pos < end and text[pos] in _SPACE:
+            pos = _skip(text, pos)
         start = pos
-        value, pos = _decode(text, pos)
-        items.append(RawObject(value, text[start:pos]))
-        pos = _skip(text, pos)
-        if pos < len(text) and text[pos] == ",":
+        try:
+            value, pos = _SCAN(text, pos)
+        except (StopIteration, ValueError, RecursionError):
+            _decode(text, start)  # raises InvalidEnvelope, saying what is wrong
+            raise InvalidEnvelope(f"the body is not valid JSON at offset {start}") from None
+        append(RawObject(value, text[start:pos]))
+        if pos < end and text[pos] in _SPACE:
+            pos = _skip(text, pos)
+        if pos < end and text[pos] == ",":
             pos += 1
             continue
         return items, _expect(text, pos, "]", "',' or ']'")

@@ -14,6 +14,7 @@ from enum import Enum
 from typing import Any
 
 __all__ = [
+    "ACCEPT",
     "ANY_REF",
     "ANY_REFS",
     "CUSTOM_DOMAIN",
@@ -94,6 +95,10 @@ def timestamp_check(value: object) -> str | None:
 
 def _accept(value: object) -> str | None:
     return None
+
+
+#: The check of ``type``, ``id`` and ``spec_version``, which the validator checks first.
+ACCEPT: Check = _accept
 
 
 def _string(value: object) -> str | None:

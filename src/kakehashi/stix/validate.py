@@ -45,6 +45,7 @@ from kakehashi.errors import StixValidationError
 from kakehashi.stix.markings import Tlp, is_hub_definition, read_markings
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.rules import (
+    ACCEPT,
     ANY_REF,
     ANY_REFS,
     CUSTOM_DOMAIN,
@@ -63,6 +64,8 @@ from kakehashi.stix.rules import (
 from kakehashi.stix.timestamps import parse_timestamp_us
 
 __all__ = ["validate_object"]
+
+_NO_REFS: frozenset[str] = frozenset()
 
 
 # --- the validator -----------------------------------------------------------------------
@@ -180,6 +183,8 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
             check = _custom_check(object_id, prop)
             if check is None:
                 continue
+        elif check is ACCEPT:  # type, id and spec_version: checked above
+            continue
         if check is timestamp_check:
             if type(item) is not str:
                 raise _fail(object_id, prop, f"{prop!r} {timestamp_check(item)}")
@@ -210,7 +215,18 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
         version, version_us = obj["created"], stamps["created"]
     else:
         version, version_us = "", 0
-    marks = read_markings(obj, object_id)
+    if (
+        type_ == "marking-definition"
+        or "object_marking_refs" in obj
+        or "granular_markings" in obj
+        or "extensions" in obj
+    ):
+        marks = read_markings(obj, object_id)
+        tlp, tlp_refs, recipients = marks.tlp, marks.tlp_refs, marks.recipients
+        marking_refs = tuple(obj.get("object_marking_refs", ()))
+    else:
+        # Nothing that read_markings looks at is present: no TLP, no recipients.
+        tlp, tlp_refs, recipients, marking_refs = None, _NO_REFS, (), ()
     return ObjectVersion(
         id=object_id,
         type=type_,
@@ -218,10 +234,10 @@ def validate_object(value: object, raw: str) -> ObjectVersion:
         version=version,
         version_us=version_us,
         created_by_ref=obj.get("created_by_ref", ""),
-        marking_refs=tuple(obj.get("object_marking_refs", ())),
+        marking_refs=marking_refs,
         raw=raw,
         # The TLP and recipients definitions themselves are public to every reader.
-        tlp=Tlp.CLEAR if is_hub_definition(object_id) else marks.tlp,
-        tlp_refs=marks.tlp_refs,
-        recipients=marks.recipients,
+        tlp=Tlp.CLEAR if is_hub_definition(object_id) else tlp,
+        tlp_refs=tlp_refs,
+        recipients=recipients,
     )

@@ -38,6 +38,11 @@ __all__ = ["PeerLink", "PushReport"]
 log = logging.getLogger(__name__)
 
 PULL_PAGE = 1000
+# The pages fetched in advance, and how many objects (and characters of JSON) at most are
+# committed together when several fetched pages are waiting.
+PREFETCH_PAGES = 4
+PULL_BATCH = 5000
+PULL_BATCH_CHARS = 32 * 1024 * 1024
 PUSH_BATCH = 500
 PUSH_RETRIES = 2
 
@@ -116,52 +121,35 @@ class PeerLink:
     def pull_once(self, mapping: PeerCollection, *, max_pages: int | None = None) -> int:
         """Pull every new page; return how many object versions were newly stored.
 
-        The next page is fetched while the current one is validated and stored, so the
-        peer's latency and this hub's work overlap. ``self.moved`` counts what was stored
-        so far, also when the pass ends in an error.
+        A helper thread fetches the next pages while this one validates and stores, so the
+        peer's latency and this hub's work overlap. The pages already fetched are stored
+        together, in one transaction with the cursor of the last of them (at most
+        :data:`PULL_BATCH` objects): during a catch-up that is one commit for several
+        pages, while a lone new page is stored as soon as it arrives. ``self.moved`` counts
+        what was stored so far, also when the pass ends in an error.
         """
         collection = self._collections[mapping.local]
         state = self.state(mapping, "pull")
         url = self.remote_url(mapping)
         self.moved = 0
-        pages = _prefetch(
-            self._client.iter_objects(url, added_after=state.cursor or None, limit=PULL_PAGE)
+        pages = _Prefetcher(
+            self._client.iter_objects(url, added_after=state.cursor or None, limit=PULL_PAGE),
+            ahead=PREFETCH_PAGES,
         )
-        for number, page in enumerate(pages, start=1):
-            if not page.objects:
-                break
-            raw_objects = [RawObject(v, r) for v, r in zip(page.objects, page.raws, strict=True)]
-            request = self._ingest.received(
-                collection, self.peer, mapping.remote, raw_objects, request_us=now_us()
-            )
-            now = now_us()
-            cursor = page.date_added_last or state.cursor
-            state = replace(
-                state,
-                cursor=cursor,
-                cursor_us=_micros(cursor),
-                last_run_us=now,
-                last_success_us=now,
-                last_error="",
-                last_error_us=0,
-            )
-            # The page, its audit record and the advanced cursor commit together; the store
-            # adds what it stored to the cursor's running count.
-            result = self._store.add_objects(replace(request, cursor=state))
-            self.moved += result.stored
-            state = replace(state, objects=state.objects + result.stored)
-            failures = result.status.failures
-            if failures:
-                log.warning(
-                    "pull %s %s: %d of %d objects refused, first: %s",
-                    self.peer.name,
-                    mapping.remote,
-                    len(failures),
-                    len(raw_objects),
-                    failures[0].message,
+        taken = 0
+        try:
+            while max_pages is None or taken < max_pages:
+                batch = pages.take(
+                    max_objects=PULL_BATCH,
+                    max_chars=PULL_BATCH_CHARS,
+                    max_pages=None if max_pages is None else max_pages - taken,
                 )
-            if max_pages is not None and number >= max_pages:
-                break
+                if not batch:
+                    break
+                taken += len(batch)
+                state = self._store_pages(collection, mapping, state, batch)
+        finally:
+            pages.close()
         now = now_us()
         self._store.save_sync_state(replace(state, last_run_us=now, last_success_us=now))
         if self.moved:
@@ -173,6 +161,51 @@ class PeerLink:
                 mapping.local,
             )
         return self.moved
+
+    def _store_pages(
+        self,
+        collection: Collection,
+        mapping: PeerCollection,
+        state: SyncState,
+        pages: list[RemotePage],
+    ) -> SyncState:
+        """Validate ``pages`` and commit them with the cursor after the last one."""
+        raw_objects = [
+            RawObject(value, raw)
+            for page in pages
+            for value, raw in zip(page.objects, page.raws, strict=True)
+        ]
+        now = now_us()
+        request = self._ingest.received(
+            collection, self.peer, mapping.remote, raw_objects, request_us=now
+        )
+        cursor = state.cursor
+        for page in pages:
+            cursor = page.date_added_last or cursor
+        state = replace(
+            state,
+            cursor=cursor,
+            cursor_us=_micros(cursor),
+            last_run_us=now,
+            last_success_us=now,
+            last_error="",
+            last_error_us=0,
+        )
+        # The pages, their audit record and the advanced cursor commit together; the
+        # store adds what it stored to the cursor's running count.
+        result = self._store.add_objects(replace(request, cursor=state))
+        self.moved += result.stored
+        failures = result.status.failures
+        if failures:
+            log.warning(
+                "pull %s %s: %d of %d objects refused, first: %s",
+                self.peer.name,
+                mapping.remote,
+                len(failures),
+                len(raw_objects),
+                failures[0].message,
+            )
+        return replace(state, objects=state.objects + result.stored)
 
     # -- push -------------------------------------------------------------------------------
 
@@ -281,39 +314,81 @@ class PeerLink:
 _DONE = object()
 
 
-def _prefetch(pages: Iterator[RemotePage]) -> Iterator[RemotePage]:
-    """Iterate ``pages`` one page ahead, in a helper thread (errors are re-raised here)."""
-    slot: queue.Queue[object] = queue.Queue(maxsize=1)
-    stop = threading.Event()
+class _Prefetcher:
+    """Iterates ``pages`` in a helper thread, up to ``ahead`` pages in advance, and hands
+    them over in batches of the pages already fetched (errors are re-raised here, after
+    the pages fetched before them)."""
 
-    def produce() -> None:
+    def __init__(self, pages: Iterator[RemotePage], *, ahead: int) -> None:
+        self._slot: queue.Queue[object] = queue.Queue(maxsize=ahead)
+        self._stop = threading.Event()
+        self._pages = pages
+        self._ended = False
+        self._held: RemotePage | None = None
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._produce, name="sync-prefetch", daemon=True)
+        self._thread.start()
+
+    def _produce(self) -> None:
         try:
-            for page in pages:
-                while not stop.is_set():
-                    try:
-                        slot.put(page, timeout=0.5)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+            for page in self._pages:
+                if not self._put(page) or not page.objects:
                     return
-            slot.put(_DONE)
+            self._put(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
-            slot.put(exc)
+            self._put(exc)
 
-    thread = threading.Thread(target=produce, name="sync-prefetch", daemon=True)
-    thread.start()
-    try:
-        while True:
-            item = slot.get()
-            if item is _DONE:
-                return
-            if isinstance(item, BaseException):
+    def _put(self, item: object) -> bool:
+        while not self._stop.is_set():
+            try:
+                self._slot.put(item, timeout=0.5)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def take(self, *, max_objects: int, max_chars: int, max_pages: int | None) -> list[RemotePage]:
+        """The next page (waiting for it), with the pages fetched after it that are
+        already here, as long as they stay within the limits; ``[]`` at the end."""
+        if self._error is not None:
+            error, self._error = self._error, None
+            raise error
+        batch: list[RemotePage] = []
+        objects = chars = 0
+        while max_pages is None or len(batch) < max_pages:
+            item = self._held or self._next(block=not batch)
+            self._held = None
+            if item is None:
+                break
+            size = sum(map(len, item.raws))
+            if batch and (objects + len(item.objects) > max_objects or chars + size > max_chars):
+                self._held = item  # the first page of the next batch
+                break
+            batch.append(item)
+            objects += len(item.objects)
+            chars += size
+        return batch
+
+    def _next(self, *, block: bool) -> RemotePage | None:
+        """The next fetched page; ``None`` at the end, or if none is here and not
+        ``block``. An error after some pages of this batch is kept for the next take."""
+        if self._ended:
+            return None
+        try:
+            item = self._slot.get(block=block)
+        except queue.Empty:
+            return None
+        if isinstance(item, RemotePage) and item.objects:
+            return item
+        self._ended = True
+        if isinstance(item, BaseException):
+            if block:
                 raise item
-            assert isinstance(item, RemotePage)
-            yield item
-    finally:
-        stop.set()
+            self._error = item  # the pages before it are stored first
+        return None
+
+    def close(self) -> None:
+        self._stop.set()
 
 
 def _micros(cursor: str) -> int:
