@@ -40,8 +40,8 @@ log = logging.getLogger(__name__)
 PULL_PAGE = 1000
 # The pages fetched in advance, and how many objects (and characters of JSON) at most are
 # committed together when several fetched pages are waiting.
-PREFETCH_PAGES = 4
-PULL_BATCH = 5000
+PREFETCH_PAGES = 8
+PULL_BATCH = 10_000
 PULL_BATCH_CHARS = 32 * 1024 * 1024
 PUSH_BATCH = 500
 PUSH_RETRIES = 2
