@@ -15,7 +15,10 @@ Never run by the tests (``tests/test_exposure_bench.py`` runs ``--quick`` as a s
    each streaming its share of the operators' files and sending its exposures back as
    compact tuples that the parent turns into ``Exposure`` records and sorts. The parse and
    build phases are shared by both runs and counted in both totals.
-3. The naive baseline, in the same process: for each (asset, advisory product) pair of a
+3. Through the real commands, in another fresh process: ``advisories import``, ``assets
+   import`` per operator and ``exposure`` into a fresh SQLite hub database (``--skip-cli``
+   leaves it out).
+4. The naive baseline, in the same process as 2: for each (asset, advisory product) pair of a
    sample of assets against every ``affected`` entry of the corpus, compare the normalised
    vendor and product names and, when they are equal, check the version with ``univers``
    (``GenericVersionRange`` for vendor versions, ``PypiVersionRange``, ``NpmVersionRange``,
@@ -56,6 +59,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -555,6 +559,54 @@ def _counts(counts: dict[str, int]) -> str:
     return ", ".join(f"{k} {v:,}" for k, v in counts.items())
 
 
+def cli_run(folder: Path) -> dict[str, Any]:
+    """The same job as a CERT runs it: ``kakehashi advisories import`` (the CVE folder and
+    the KEV catalog), ``kakehashi assets import`` per operator, then ``kakehashi exposure``
+    into a file, all into a fresh SQLite hub database. In-process (click's runner), so
+    that the interpreter starts once; the commands are the real ones."""
+    from click.testing import CliRunner
+
+    from kakehashi.cli import cli
+
+    work = Path(tempfile.mkdtemp(prefix="kakehashi-exposure-cli-"))
+    try:
+        files = inventories(folder)
+        config = work / "hub.toml"
+        orgs = "".join(
+            f'[[organizations]]\nkey = "{org}"\nname = "{org}"\n'
+            f'identity = "identity--{uuid.uuid5(uuid.NAMESPACE_URL, org)}"\n\n'
+            for org, _path, _size in files
+        )
+        config.write_text(f'[hub]\ntitle = "bench"\ndatabase = "sqlite:///hub.db"\n\n{orgs}')
+        runner = CliRunner()
+
+        def kakehashi(*args: str) -> float:
+            started = time.perf_counter()
+            result = runner.invoke(cli, ["--config", str(config), *args])
+            if result.exit_code != 0:
+                raise RuntimeError(f"kakehashi {' '.join(args)}: {result.output[-2000:]}")
+            return time.perf_counter() - started
+
+        kev = folder / "known_exploited_vulnerabilities.json"
+        advisories_s = kakehashi("advisories", "import", str(folder / "cves"), str(kev))
+        assets_s = sum(
+            kakehashi("assets", "import", str(path), "--org", org) for org, path, _ in files
+        )
+        exposure_s = kakehashi("exposure", "--output", str(work / "exposures.txt"))
+        with (work / "exposures.txt").open(encoding="utf-8") as table:
+            rows = sum(1 for _ in table) - 1
+        return {
+            "advisories_import_s": advisories_s,
+            "assets_import_s": assets_s,
+            "exposure_s": exposure_s,
+            "exposures": rows,
+            "database_mb": (work / "hub.db").stat().st_size / 1e6,
+            "peak_rss_mb": _peak_rss_mb(),
+        }
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
 def print_report(report: dict[str, Any]) -> None:
     run = report["run"]
     data = report["data"]
@@ -664,6 +716,19 @@ def print_report(report: dict[str, Any]) -> None:
     if "profile" in run:
         print("\n## cProfile of the one-core match (tottime)\n")
         print(run["profile"])
+    cli = report.get("cli")
+    if cli:
+        print(
+            "\n## Through the commands and the hub database (SQLite)\n\n"
+            "| step | time |\n|---|---:|\n"
+            "| `kakehashi advisories import` (CVE folder + KEV) |"
+            f" {cli['advisories_import_s']:.1f} s |\n"
+            f"| `kakehashi assets import`, once per operator | {cli['assets_import_s']:.1f} s |\n"
+            f"| `kakehashi exposure` (table to a file) | **{cli['exposure_s']:.1f} s** |\n"
+            f"\n{cli['exposures']:,} exposures listed (the library run above:"
+            f" {first['exposures']:,}); database {cli['database_mb']:,.0f} MB;"
+            f" peak resident memory {cli['peak_rss_mb']:,.0f} MB."
+        )
     target = min(run["runs"][n]["total_s"] for n in labels)
     full_size = sizes["assets"] >= 1_000_000 and sizes["cves"] >= 250_000
     print(
@@ -696,6 +761,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--json", action="store_true", help="print the report as JSON too")
     parser.add_argument("--run", help=argparse.SUPPRESS)
+    parser.add_argument("--run-cli", help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--skip-cli", action="store_true", help="skip the run through the kakehashi commands"
+    )
     parser.add_argument("--no-save", action="store_true", help="do not write bench/results")
     args = parser.parse_args(argv)
     for name, value in (quick if args.quick else full).items():
@@ -711,6 +780,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     workers = [int(n) for n in args.workers.split(",")]
     if args.run:
         print(json.dumps(measured_run(Path(args.run), workers, opts)))
+        return {}
+    if args.run_cli:
+        print(json.dumps(cli_run(Path(args.run_cli))))
         return {}
     sizes = exposure_data.Sizes(
         cves=args.cves,
@@ -757,6 +829,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         ]
         output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
         report["run"] = json.loads(output.strip().splitlines()[-1])
+        if not args.skip_cli:
+            command = [sys.executable, __file__, "--run-cli", str(folder)]
+            output = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            report["cli"] = json.loads(output.strip().splitlines()[-1])
     finally:
         if temporary is not None:
             temporary.cleanup()
