@@ -624,3 +624,21 @@ def test_advisories_from_a_hub_collection(config: Path, hub: str, tmp_path: Path
     assert [(e["cves"], e["site"], e["advisory_tlp"]) for e in found] == [
         (["CVE-2026-4000"], "sub-7", "green")
     ]
+
+
+def test_several_inventories_at_once_each_all_or_nothing(config: Path, tmp_path: Path) -> None:
+    good = write(tmp_path / "ran.csv", TELCO_CSV)
+    bad = write(tmp_path / "core.json", '{"bomFormat": "CycloneDX", "specVersion": "1.6", "comp')
+    sbom = write(tmp_path / "lab.json", _sbom([{"type": "library", "name": "x", "version": "1"}]))
+    result = run(config, "assets", "import", str(good), str(bad), str(sbom), "--org", "telco")
+    assert result.exit_code == 5
+    assert "core.json:1: not valid JSON" in result.output
+    assert "1 of 3 inventories refused" in result.output
+    listing = run(config, "assets", "list").output
+    assert "telco\tran.csv\t3 assets" in listing
+    assert "telco\tlab.json\t1 assets" in listing
+    assert "core.json" not in listing
+    several = run(
+        config, "assets", "import", str(good), str(sbom), "--org", "telco", "--source", "x"
+    )
+    assert several.exit_code == 2

@@ -388,7 +388,7 @@ class _Counting:
 
 
 @assets_group.command("import")
-@click.argument("path", type=click.Path(dir_okay=False, allow_dash=True))
+@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
 @click.option("--org", "organization", required=True, help="The operator (organisation key).")
 @click.option(
     "--format",
@@ -401,7 +401,7 @@ class _Counting:
 @click.option(
     "--source",
     help="Name of this inventory (default: the file's name). Importing the same source"
-    " again replaces its assets.",
+    " again replaces its assets. Only with one file.",
 )
 @click.option("--sector", help="Sector of every asset whose row does not give one.")
 @click.option(
@@ -412,33 +412,67 @@ class _Counting:
 @pass_context
 def assets_import(
     context: Context,
-    path: str,
+    paths: tuple[str, ...],
     organization: str,
     fmt: str,
     source: str | None,
     sector: str | None,
     criticality: str | None,
 ) -> None:
-    """Import an operator's inventory; it replaces the previous one from the same source.
+    """Import an operator's inventories; each replaces the previous one from its source.
 
-    All or nothing: a bad row or a truncated file is reported with its line (or JSON
-    path) and nothing of the file is kept; the previous inventory stays.
+    Each file is all or nothing: a bad row or a truncated file is reported with its line
+    (or JSON path) and nothing of that file is kept (its previous inventory stays); the
+    other files are still imported, and the exit status is 5.
     """
     settings = context.settings()
     _organization(settings, organization)
-    name = source or ("<stdin>" if path == "-" else Path(path).name)
+    if source is not None and len(paths) > 1:
+        raise click.BadParameter("give one file with --source", param_hint="--source")
     default_criticality = Criticality.parse(criticality or "")
     catalog = _open_catalog(context, settings)
+    refused: list[str] = []
+    try:
+        for path in paths:
+            name = source or ("<stdin>" if path == "-" else Path(path).name)
+            try:
+                stored = _import_inventory(
+                    catalog, path, name, organization, fmt, sector, default_criticality
+                )
+            except InventoryFormatError as exc:
+                refused.append(str(exc))
+                click.echo(f"Error: {exc}", err=True)
+                continue
+            click.echo(f"Imported {stored} assets of {organization} from {name}", err=True)
+    except HubError as exc:
+        raise HubCommandError(exc) from exc
+    finally:
+        catalog.close()
+    if refused:
+        raise InputProblem(
+            f"{len(refused)} of {len(paths)} inventories refused; nothing of them kept"
+        )
+
+
+def _import_inventory(
+    catalog: Catalog,
+    path: str,
+    name: str,
+    organization: str,
+    fmt: str,
+    sector: str | None,
+    criticality: Criticality,
+) -> int:
+    """One file into the catalog, in one transaction; how many assets."""
     try:
         raw: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
     except OSError as exc:
-        catalog.close()
-        raise InputProblem(f"{path}: cannot read: {exc.strerror}") from exc
+        raise InventoryFormatError(f"cannot read: {exc.strerror}", source=path) from exc
     try:
         size = 0 if path == "-" else Path(path).stat().st_size
         head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
         kind = _inventory_format(path, fmt, head)
-        with click.progressbar(length=max(size, 1), label="Importing", file=sys.stderr) as bar:
+        with click.progressbar(length=max(size, 1), label=name, file=sys.stderr) as bar:
             counted = _Counting(raw, bar)
             assets: Iterator[Asset]
             if kind == "csv":
@@ -448,18 +482,14 @@ def assets_import(
             else:
                 stream = cast(BinaryIO, counted)  # ijson only calls read()
                 assets = iter_cyclonedx_assets(stream, organization=organization, source=name)
-            stored = catalog.replace_assets(
+            return catalog.replace_assets(
                 organization,
                 name,
-                (asset_to_row(_defaults(a, sector, default_criticality))[1:] for a in assets),
+                (asset_to_row(_defaults(a, sector, criticality))[1:] for a in assets),
             )
-    except (InventoryFormatError, HubError) as exc:
-        raise HubCommandError(exc) from exc
     finally:
         if raw is not sys.stdin.buffer:
             raw.close()
-        catalog.close()
-    click.echo(f"Imported {stored} assets of {organization} from {name}", err=True)
 
 
 def _defaults(asset: Asset, sector: str | None, criticality: Criticality) -> Asset:
