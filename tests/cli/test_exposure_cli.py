@@ -642,3 +642,72 @@ def test_several_inventories_at_once_each_all_or_nothing(config: Path, tmp_path:
         config, "assets", "import", str(good), str(sbom), "--org", "telco", "--source", "x"
     )
     assert several.exit_code == 2
+
+
+# -- bad input and failures: one clear line, the documented exit code, nothing half-done --
+
+
+def test_an_empty_stix_bundle_has_no_objects_list(loaded: Path) -> None:
+    """STIX 2.1 allows a bundle without ``objects``, not one with an empty list."""
+    result = run(loaded, "exposure", "--format", "stix", "--sector", "no-such-sector")
+    assert result.exit_code == 0, result.output
+    bundle = json.loads(result.stdout)
+    assert "objects" not in bundle
+    # stix2 cannot tell the version of an empty bundle by itself; it writes one so too.
+    assert stix2.parse(bundle, allow_custom=True, version="2.1").type == "bundle"
+
+
+def test_output_into_a_missing_directory_is_a_usage_error(loaded: Path, tmp_path: Path) -> None:
+    target = tmp_path / "no-such-dir" / "out.json"
+    result = run(loaded, "exposure", "--format", "json", "--output", str(target))
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "no such directory" in result.output
+    assert not target.parent.exists()
+
+
+def test_an_identity_that_is_not_a_stix_identity_id_is_refused(loaded: Path) -> None:
+    result = run(loaded, "exposure", "--format", "stix", "--identity", "cert-in")
+    assert result.exit_code == 2, result.output
+    assert "not a STIX identity id" in result.output
+
+
+def test_a_hub_that_is_down_leaves_the_files_of_the_same_import_unstored(
+    config: Path, tmp_path: Path
+) -> None:
+    feed = write(tmp_path / "firmware.json", FIRMWARE_CVE)
+    down = "http://127.0.0.1:9/exchange/collections/x/"
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "advisories", "import", str(feed), "--from", down],
+        env={"KAKEHASHI_TOKEN": "some-token"},
+    )
+    assert result.exit_code == 7, result.output
+    assert result.output.startswith("Error: cannot read")
+    assert result.output.count("\n") == 1
+    assert run(config, "advisories", "list").output.startswith("0 advisories")
+    no_token = CliRunner().invoke(
+        cli,
+        ["--config", str(config), "advisories", "import", str(feed), "--from", down],
+        env={"KAKEHASHI_TOKEN": ""},
+    )
+    assert no_token.exit_code == 2
+    assert run(config, "advisories", "list").output.startswith("0 advisories")
+
+
+def test_report_to_with_nothing_to_report_posts_nothing(loaded: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config",
+            str(loaded),
+            "exposure",
+            "--sector",
+            "no-such-sector",
+            "--report-to",
+            "http://127.0.0.1:9/exchange/collections/x/",
+        ],
+        env={"KAKEHASHI_TOKEN": "some-token"},
+    )
+    assert result.exit_code == 0, result.output
+    assert "Nothing to post" in result.stderr

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import gc
 import json
+import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,6 +66,9 @@ __all__ = ["advisories_group", "assets_group", "exposure_command"]
 ADVISORY_FORMATS = ("auto", "cve", "csaf", "kev", "stix")
 INVENTORY_FORMATS = ("auto", "csv", "cyclonedx")
 _STIX_TYPES = "vulnerability,software,relationship"
+_IDENTITY = re.compile(
+    r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
+)
 
 
 class HubProblem(click.ClickException):
@@ -239,21 +243,25 @@ def advisories_import(
     if not paths and not collections:
         raise click.UsageError("give files, folders, `-` or --from COLLECTION-URL")
     settings = context.settings()
-    catalog = _open_catalog(context, settings)
     tally = _Tally()
+    pulled: list[tuple[str, str, str]] = []
+    if collections:
+        client = _client(user, token, "--from")
+        try:
+            # Read the collections before anything is written: a hub that cannot be read
+            # leaves the database as it was (not the files stored and the rest missing),
+            # and the hub may be this database's own, which records each release while
+            # the import would hold the write lock.
+            pulled = list(_collection_rows(client, collections, tally))
+        finally:
+            client.close()
+    catalog = _open_catalog(context, settings)
     try:
         files = _files(paths)
         rows = _advisory_rows(files, fmt, tally, sys.stdin.buffer)
         with click.progressbar(length=len(files), label="Importing", file=sys.stderr) as bar:
             stored = catalog.put_advisories(_ticking(rows, bar, tally))
-        if collections:
-            client = _client(user, token, "--from")
-            try:
-                # Read everything first: the hub may be this database's own hub, and it
-                # records each release while the import would hold the write lock.
-                pulled = list(_collection_rows(client, collections, tally))
-            finally:
-                client.close()
+        if pulled:
             stored += catalog.put_advisories(pulled)
         if tally.pending_kev:
             tally.kev = catalog.put_known_exploited(sorted(tally.pending_kev.items()))
@@ -714,6 +722,14 @@ def exposure_command(
     settings = context.settings()
     for key in organizations:
         _organization(settings, key)
+    if identity is not None and not _IDENTITY.fullmatch(identity):
+        raise click.BadParameter(
+            f"{identity!r} is not a STIX identity id (identity--UUID)", param_hint="--identity"
+        )
+    if output not in (None, "-"):
+        folder = Path(str(output)).parent
+        if not folder.is_dir():
+            raise click.BadParameter(f"no such directory: {folder}", param_hint="--output")
     stix_wanted = fmt == "stix" or report_to is not None
     author = identity or _hub_identity(settings)
     if stix_wanted and not author:
@@ -765,20 +781,19 @@ def exposure_command(
         for organization, advisory_id, reason in report.withheld:
             click.echo(f"  withheld: {advisory_id} for {organization}: {reason}", err=True)
     if output is not None or report_to is None:
-        with click.open_file(
-            output or "-", "w", encoding="utf-8", atomic=output not in (None, "-")
-        ) as out:
-            if fmt == "table":
-                out.write(_render_table(found) + "\n")
-            elif fmt == "json":
-                _write_json(found, out)
-            else:
-                import uuid
-
-                bundle = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}", "objects": objects}
-                json.dump(bundle, out, indent=2, ensure_ascii=False)
-                out.write("\n")
-    if client is not None and report_to is not None:
+        try:
+            with click.open_file(
+                output or "-", "w", encoding="utf-8", atomic=output not in (None, "-")
+            ) as out:
+                _write(out, fmt, found, objects)
+        except OSError as exc:
+            raise click.BadParameter(
+                f"cannot write {output}: {exc.strerror or exc}", param_hint="--output"
+            ) from exc
+    if client is not None and report_to is not None and not objects:
+        client.close()
+        click.echo(f"Nothing to post to {report_to}", err=True)
+    elif client is not None and report_to is not None:
         try:
             stored, failures = post_objects(client, report_to, objects)
         except PeerError as exc:
@@ -790,6 +805,21 @@ def exposure_command(
             for failure in failures[:20]:
                 click.echo(f"  refused: {failure}", err=True)
             raise HubProblem(f"{len(failures)} object(s) were refused by {report_to}")
+
+
+def _write(out: IO[str], fmt: str, found: list[Exposure], objects: list[dict[str, Any]]) -> None:
+    if fmt == "table":
+        out.write(_render_table(found) + "\n")
+    elif fmt == "json":
+        _write_json(found, out)
+    else:
+        import uuid
+
+        bundle: dict[str, Any] = {"type": "bundle", "id": f"bundle--{uuid.uuid4()}"}
+        if objects:  # STIX 2.1: `objects`, when present, holds one or more objects
+            bundle["objects"] = objects
+        json.dump(bundle, out, indent=2, ensure_ascii=False)
+        out.write("\n")
 
 
 def _write_json(found: list[Exposure], out: IO[str]) -> None:
