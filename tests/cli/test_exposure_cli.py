@@ -711,3 +711,90 @@ def test_report_to_with_nothing_to_report_posts_nothing(loaded: Path) -> None:
     )
     assert result.exit_code == 0, result.output
     assert "Nothing to post" in result.stderr
+
+
+def _get(client: httpx.Client, url: str, params: dict[str, str] | None = None) -> Any:
+    response = client.get(url, params=params)
+    assert response.status_code in (200, 404), (url, params, response.text)
+    return response.json() if response.status_code == 200 and response.content else {}
+
+
+def _every_id_seen(client: httpx.Client, hub: str, others: set[str]) -> set[str]:
+    """Every object id the client is shown through any TAXII path of the collection."""
+    seen: set[str] = set()
+    types = "vulnerability,software,relationship,note,identity,marking-definition"
+    filters: list[dict[str, str]] = [
+        {},
+        {"match[version]": "all"},
+        {"match[version]": "first"},
+        {"match[version]": "last"},
+        {"match[spec_version]": "2.1"},
+        {"match[type]": types},
+        {"added_after": "1970-01-01T00:00:00.000Z"},
+        {"match[id]": ",".join(sorted(others))},
+    ]
+    filters += [{"match[type]": t} for t in types.split(",")]
+    for endpoint in ("objects/", "manifest/"):
+        for params in filters:
+            for limit in (None, "1"):
+                query = dict(params) | ({"limit": limit} if limit else {})
+                for _ in range(1000):  # at most a thousand pages: a loop would be a bug
+                    body = _get(client, f"{hub}{endpoint}", query)
+                    seen |= {o["id"] for o in body.get("objects", [])}
+                    if not body.get("more"):
+                        break
+                    assert body.get("next"), body
+                    query = dict(query) | {"next": body["next"]}
+    for object_id in others:
+        for suffix in ("", "versions/"):
+            body = _get(client, f"{hub}objects/{object_id}/{suffix}")
+            seen |= {o["id"] for o in body.get("objects", [])}
+            if body.get("versions"):
+                seen.add(object_id)
+        versions = _get(client, f"{hub}objects/{object_id}/", {"match[version]": "all"})
+        seen |= {o["id"] for o in versions.get("objects", [])}
+    return seen
+
+
+def test_no_taxii_path_shows_an_operator_the_other_operators_exposures(
+    loaded: Path, hub: str
+) -> None:
+    """Leak probe: every read of the collection, by every filter, id, version and page."""
+    for _ in range(2):  # twice: the second run adds versions of the same objects
+        result = CliRunner().invoke(
+            cli,
+            ["--config", str(loaded), "exposure", "--tlp", "green", "--report-to", hub],
+            env={"KAKEHASHI_TOKEN": TOKENS["cert"]},
+        )
+        assert result.exit_code == 0, result.output
+    exposure_types = ("vulnerability--", "software--", "relationship--", "note--")
+    owned = {
+        user: {i for i in _seen(hub, user) if i.startswith(exposure_types)}
+        for user in ("telco", "grid")
+    }
+    assert owned["telco"]
+    assert owned["grid"]
+    headers = {"Accept": "application/taxii+json;version=2.1"}
+    for user, other in (("telco", "grid"), ("grid", "telco")):
+        with httpx.Client(auth=(user, TOKENS[user]), headers=headers) as client:
+            seen = _every_id_seen(client, hub, owned[other])
+        assert owned[user] <= seen
+        assert not seen & owned[other], f"{user} sees {other}'s exposures"
+
+
+@pytest.mark.parametrize(
+    ("user", "token", "says"),
+    [("cert", "wrong-token-0123456789", "401"), ("telco", TOKENS["telco"], "403")],
+)
+def test_report_to_a_hub_that_refuses_the_token_is_exit_7(
+    loaded: Path, hub: str, user: str, token: str, says: str
+) -> None:
+    result = CliRunner().invoke(
+        cli,
+        ["--config", str(loaded), "exposure", "--tlp", "green", "--report-to", hub],
+        env={"KAKEHASHI_TOKEN": token},
+    )
+    assert result.exit_code == 7, result.output
+    assert "Traceback" not in result.output
+    (last,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
+    assert says in last, last
