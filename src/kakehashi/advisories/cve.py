@@ -10,7 +10,9 @@ Conventions of the CVE program honoured here: a lower bound of ``0`` or ``*`` me
 the first version"; ``lessThan: "*"`` means "no upper bound"; an upper bound ``6.1.*``
 means "every 6.1 version" (below ``6.2``). ``affected[]`` items whose ranges are all
 ``versionType: git`` are left out: they name commits, and inventories record releases.
-A ``REJECTED`` record yields an advisory with no products. ``changes[]`` is not read.
+A ``REJECTED`` record yields an advisory with no products. ``changes[]`` splits a range:
+from each ``at`` on (up to the next one, or the range's end) the versions have that
+change's ``status``.
 
 The first problem is raised as :class:`AdvisoryFormatError` with its JSON path.
 """
@@ -178,7 +180,7 @@ def _affected(item: object, path: str, source: str, remediation: str) -> Affecte
         version_entry = _mapping(raw, where, source)
         version_type = _str(version_entry, "versionType", where, source, required=False)
         version_types.add(version_type.lower())
-        ranges.append(_range(version_entry, where, source))
+        ranges.extend(_ranges(version_entry, where, source))
     if ranges and version_types == {"git"}:
         return None
     purl = ""
@@ -221,7 +223,8 @@ def _status(
         raise _fail(f"{path}.{key}", "must be affected, unaffected or unknown", source) from None
 
 
-def _range(entry: Mapping[str, Any], path: str, source: str) -> StatusRange:
+def _ranges(entry: Mapping[str, Any], path: str, source: str) -> list[StatusRange]:
+    """One ``versions[]`` entry: its range, split where its ``changes[]`` say."""
     version = _str(entry, "version", path, source, required=True)
     status = _status(entry, "status", path, source, None)
     scheme = scheme_for_version_type(
@@ -231,20 +234,40 @@ def _range(entry: Mapping[str, Any], path: str, source: str) -> StatusRange:
     less_equal = _str(entry, "lessThanOrEqual", path, source, required=False)
     if less_than and less_equal:
         raise _fail(path, "has both lessThan and lessThanOrEqual", source)
-    upper = less_than or less_equal
-    if not upper:
+    changes = _changes(entry, path, source)
+    upper: str | None = less_than or less_equal
+    if not upper and not changes:
         if version == "*":
-            return StatusRange(VersionRange(scheme=scheme), status)
-        return StatusRange(VersionRange.exact(version, scheme), status)
+            return [StatusRange(VersionRange(scheme=scheme), status)]
+        return [StatusRange(VersionRange.exact(version, scheme), status)]
     lower = None if version in _NO_LOWER else version
+    inclusive = bool(less_equal)
     if upper == "*":
-        return StatusRange(VersionRange(lower, None, scheme=scheme), status)
-    if upper.endswith(".*"):
+        upper, inclusive = None, False
+    elif upper and upper.endswith(".*"):
         # "6.1.*" is every 6.1 version, so the range ends before 6.2.
         head, _, last = upper[:-2].rpartition(".")
         if last.isdigit():
-            bumped = f"{head}.{int(last) + 1}" if head else str(int(last) + 1)
-            return StatusRange(VersionRange.between(lower, bumped, scheme), status)
-    if less_than:
-        return StatusRange(VersionRange.less_than(upper, lower=lower, scheme=scheme), status)
-    return StatusRange(VersionRange.less_than_or_equal(upper, lower=lower, scheme=scheme), status)
+            upper = f"{head}.{int(last) + 1}" if head else str(int(last) + 1)
+            inclusive = False
+    # From each change on, its status holds up to the next change or the range's end.
+    starts = [(lower, status), *changes]
+    ranges: list[StatusRange] = []
+    for i, (start, start_status) in enumerate(starts):
+        last_one = i == len(starts) - 1
+        end = upper if last_one else starts[i + 1][0]
+        rng = VersionRange(start, end, True, inclusive and last_one, scheme)
+        ranges.append(StatusRange(rng, start_status))
+    return ranges
+
+
+def _changes(entry: Mapping[str, Any], path: str, source: str) -> list[tuple[str, Status]]:
+    found: list[tuple[str, Status]] = []
+    for i, raw in enumerate(_list(entry.get("changes"), f"{path}.changes", source)):
+        where = f"{path}.changes[{i}]"
+        change = _mapping(raw, where, source)
+        at = _str(change, "at", where, source, required=True)
+        if not at:
+            raise _fail(f"{where}.at", "must not be empty", source)
+        found.append((at, _status(change, "status", where, source, None)))
+    return found
