@@ -798,3 +798,72 @@ def test_report_to_a_hub_that_refuses_the_token_is_exit_7(
     assert "Traceback" not in result.output
     (last,) = [line for line in result.stderr.splitlines() if line.startswith("Error:")]
     assert says in last, last
+
+
+def _vulnerability(modified: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "type": "vulnerability",
+        "spec_version": "2.1",
+        "id": "vulnerability--2b3c4d5e-6f70-4a8b-9c0d-1e2f3a4b5c6d",
+        "created": "2026-11-01T00:00:00Z",
+        "modified": modified,
+        "name": "CVE-2026-5000",
+        "object_marking_refs": [GREEN],
+        **extra,
+    }
+
+
+def _gateway_bundle(*vulnerabilities: dict[str, Any]) -> dict[str, Any]:
+    software = {
+        "type": "software",
+        "spec_version": "2.1",
+        "id": "software--6d6e7f80-1a2b-4c3d-8e9f-0a1b2c3d4e5f",
+        "name": "Substation Gateway",
+        "vendor": "Volt Systems",
+        "version": "4.1",
+    }
+    has = {
+        "type": "relationship",
+        "spec_version": "2.1",
+        "id": "relationship--8f8e7d6c-5b4a-4c3d-8e2f-1a0b9c8d7e6f",
+        "created": "2026-11-01T00:00:00Z",
+        "modified": "2026-11-01T00:00:00Z",
+        "relationship_type": "has",
+        "source_ref": software["id"],
+        "target_ref": vulnerabilities[0]["id"],
+    }
+    objects = [software, has, *vulnerabilities]
+    return {
+        "type": "bundle",
+        "id": "bundle--0c1d2e3f-4a5b-4c6d-8e7f-9a0b1c2d3e4f",
+        "objects": objects,
+    }
+
+
+def test_a_revoked_stix_vulnerability_forgets_the_stored_advisory(
+    config: Path, tmp_path: Path
+) -> None:
+    grid = write(tmp_path / "g.csv", GRID_CSV)
+    assert run(config, "assets", "import", str(grid), "--org", "grid").exit_code == 0
+    first = write(tmp_path / "v1.json", _gateway_bundle(_vulnerability("2026-11-01T00:00:00Z")))
+    assert run(config, "advisories", "import", str(first)).exit_code == 0
+    assert [e["cves"] for e in exposures(config)] == [["CVE-2026-5000"]]
+    # A later version of the bundle: the vulnerability was revoked upstream.
+    revoked = _vulnerability("2026-11-02T00:00:00Z", revoked=True)
+    later = write(tmp_path / "v2.json", _gateway_bundle(revoked))
+    result = run(config, "advisories", "import", str(later))
+    assert result.exit_code == 0, result.output
+    assert "1 revoked advisories removed" in result.output
+    assert exposures(config) == []
+    assert run(config, "advisories", "list").output.startswith("0 advisories")
+
+
+def test_the_latest_stix_version_is_chosen_by_time_not_text(config: Path, tmp_path: Path) -> None:
+    """``…00Z`` sorts after ``…00.500Z`` as text, but is the earlier time."""
+    grid = write(tmp_path / "g.csv", GRID_CSV)
+    assert run(config, "assets", "import", str(grid), "--org", "grid").exit_code == 0
+    older = _vulnerability("2026-11-02T00:00:00Z", revoked=True)
+    newer = _vulnerability("2026-11-02T00:00:00.500Z")
+    bundle = write(tmp_path / "v.json", _gateway_bundle(newer, older))
+    assert run(config, "advisories", "import", str(bundle)).exit_code == 0
+    assert [e["cves"] for e in exposures(config)] == [["CVE-2026-5000"]]

@@ -14,7 +14,9 @@ base score and severity (``x_kakehashi_cvss_base_score``/``x_kakehashi_severity`
 OpenCTI's ``x_opencti_cvss_base_score``/``x_opencti_cvss_base_severity``), the KEV flag
 ``x_kakehashi_known_exploited``, and its TLP 2.0 or 1.0 marking (unmarked: AMBER, the
 safe reading; the hub it came from showed it to this reader, nothing more is known). Only
-the latest version of each object counts; revoked objects are left out. A vulnerability
+the latest version of each object counts (by ``modified`` as a time, not as text);
+revoked objects are left out, and :func:`revoked_vulnerabilities` names the revoked
+vulnerabilities so that an importer can forget what it stored of them. A vulnerability
 with no affected software yields an advisory without products: it matches nothing, and
 the CVE record of the same CVE (``kakehashi advisories import``) is what names products.
 """
@@ -29,24 +31,47 @@ from typing import Any
 from kakehashi.advisories.model import Advisory, AffectedProduct, Status, StatusRange
 from kakehashi.advisories.versions import VersionRange
 from kakehashi.stix.markings import TLP_IDS, Tlp
+from kakehashi.stix.timestamps import parse_timestamp_us
 
-__all__ = ["advisories_from_stix"]
+__all__ = ["advisories_from_stix", "revoked_vulnerabilities"]
 
 _CVE = re.compile(r"CVE-\d{4}-\d{4,}", re.IGNORECASE)
 _SOFTWARE_FIRST = {"has"}
 _VULNERABILITY_FIRST = {"targets", "related-to"}
 
 
-def _latest(objects: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+def _modified(obj: Mapping[str, Any]) -> int:
+    """``modified`` in microseconds (``2026-01-01T00:00:00Z`` and ``…00.500Z`` compare as
+    times, not as text); -1 when missing or not a timestamp."""
+    try:
+        return parse_timestamp_us(str(obj.get("modified", "")))
+    except (ValueError, TypeError):
+        return -1
+
+
+def _all_latest(objects: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
     latest: dict[str, Mapping[str, Any]] = {}
     for obj in objects:
         object_id = obj.get("id")
         if not isinstance(object_id, str):
             continue
         current = latest.get(object_id)
-        if current is None or str(obj.get("modified", "")) >= str(current.get("modified", "")):
+        if current is None or _modified(obj) >= _modified(current):
             latest[object_id] = obj
-    return {k: v for k, v in latest.items() if not v.get("revoked")}
+    return latest
+
+
+def _latest(objects: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    return {k: v for k, v in _all_latest(objects).items() if not v.get("revoked")}
+
+
+def revoked_vulnerabilities(objects: Iterable[Mapping[str, Any]]) -> set[str]:
+    """The ids of the vulnerabilities whose latest version in ``objects`` is revoked."""
+    return {
+        object_id
+        for object_id, obj in _all_latest(objects).items()
+        if obj.get("type") == "vulnerability" and obj.get("revoked") is True
+    }
 
 
 def _tlp(obj: Mapping[str, Any]) -> Tlp:

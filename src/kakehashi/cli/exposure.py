@@ -25,7 +25,7 @@ from kakehashi.advisories.as_stix import exposure_objects
 from kakehashi.advisories.csaf import parse_csaf
 from kakehashi.advisories.cve import parse_cve_record
 from kakehashi.advisories.errors import AdvisoryFormatError, InventoryFormatError
-from kakehashi.advisories.from_stix import advisories_from_stix
+from kakehashi.advisories.from_stix import advisories_from_stix, revoked_vulnerabilities
 from kakehashi.advisories.inventory import iter_csv_assets, iter_cyclonedx_assets
 from kakehashi.advisories.kev import KevCatalog, parse_kev_catalog
 from kakehashi.advisories.matcher import AdvisoryIndex, urgency_key
@@ -123,6 +123,8 @@ class _Tally:
     documents: int = 0
     refused: list[str] = field(default_factory=list)
     pending_kev: dict[str, str] = field(default_factory=dict)
+    revoked: set[str] = field(default_factory=set)
+    forgotten: int = 0
 
 
 def _documents(path: str, stdin: IO[bytes]) -> Iterator[tuple[str, Any]]:
@@ -176,7 +178,9 @@ def _advisories_of(name: str, document: Any, fmt: str, tally: _Tally) -> list[Ad
         objects = document.get("objects", []) if isinstance(document, dict) else []
         if not isinstance(objects, list):
             raise AdvisoryFormatError("must be an array", path="$.objects", source=name)
-        return advisories_from_stix(o for o in objects if isinstance(o, dict))
+        stix_objects = [o for o in objects if isinstance(o, dict)]
+        tally.revoked |= revoked_vulnerabilities(stix_objects)
+        return advisories_from_stix(stix_objects)
     if kind == "kev":
         catalog = parse_kev_catalog(document, source=name)
         for cve_id, entry in catalog.entries.items():
@@ -263,6 +267,8 @@ def advisories_import(
             stored = catalog.put_advisories(_ticking(rows, bar, tally))
         if pulled:
             stored += catalog.put_advisories(pulled)
+        if tally.revoked:
+            tally.forgotten = catalog.remove_advisories(tally.revoked)
         if tally.pending_kev:
             tally.kev = catalog.put_known_exploited(sorted(tally.pending_kev.items()))
     except HubError as exc:
@@ -270,6 +276,8 @@ def advisories_import(
     finally:
         catalog.close()
     kev = f", {tally.kev} known-exploited CVEs (KEV catalog replaced)" if tally.kev else ""
+    if tally.forgotten:
+        kev += f", {tally.forgotten} revoked advisories removed"
     click.echo(
         f"Imported {stored} advisories from {tally.documents} document(s){kev};"
         f" {len(tally.refused)} refused",
@@ -327,6 +335,7 @@ def _collection_rows(
         except PeerError as exc:
             raise HubProblem(f"cannot read {url}: {exc}") from exc
         tally.documents += 1
+        tally.revoked |= revoked_vulnerabilities(objects)
         for advisory in advisories_from_stix(objects, source=url):
             yield advisory.id, advisory.source, advisory_to_json(advisory)
 

@@ -161,6 +161,17 @@ class Catalog(ABC):
                 count += len(chunk)
         return count
 
+    def remove_advisories(self, ids: Iterable[str]) -> int:
+        """Forget the advisories of these ids (revoked upstream); how many were stored."""
+        wanted = sorted(set(ids))
+        removed = 0
+        for start in range(0, len(wanted), _CHUNK):
+            with self._bulk() as cur:
+                for advisory_id in wanted[start : start + _CHUNK]:
+                    cur.execute("DELETE FROM advisories WHERE id = ?", (advisory_id,))
+                    removed += max(cur.rowcount, 0)
+        return removed
+
     def put_known_exploited(self, rows: Iterable[tuple[str, str]]) -> int:
         """Replace the KEV catalog with ``(cve_id, record JSON)`` rows; how many."""
         at = now_us()
