@@ -867,3 +867,15 @@ def test_the_latest_stix_version_is_chosen_by_time_not_text(config: Path, tmp_pa
     bundle = write(tmp_path / "v.json", _gateway_bundle(newer, older))
     assert run(config, "advisories", "import", str(bundle)).exit_code == 0
     assert [e["cves"] for e in exposures(config)] == [["CVE-2026-5000"]]
+
+
+@pytest.mark.parametrize(("content", "says"), [("", "not valid JSON"), ("[1, 2]", "$.bomFormat")])
+def test_a_json_file_is_read_as_cyclonedx_whatever_it_starts_with(
+    config: Path, tmp_path: Path, content: str, says: str
+) -> None:
+    """An empty or non-object .json file is a bad SBOM, not a CSV without its columns."""
+    sbom = write(tmp_path / "sbom.json", content)
+    result = run(config, "assets", "import", str(sbom), "--org", "grid")
+    assert result.exit_code == 5, result.output
+    assert says in result.output
+    assert "column" not in result.output

@@ -378,6 +378,8 @@ def _inventory_format(path: str, fmt: str, head: bytes) -> str:
         return fmt
     if path.lower().endswith(".csv"):
         return "csv"
+    if path.lower().endswith(".json"):
+        return "cyclonedx"
     return "cyclonedx" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
 
 
@@ -413,7 +415,8 @@ class _Counting:
     type=click.Choice(INVENTORY_FORMATS),
     default="auto",
     show_default=True,
-    help="CSV or CycloneDX JSON (auto: .csv files and files not starting with `{` are CSV).",
+    help="CSV or CycloneDX JSON (auto: *.csv is CSV, *.json CycloneDX, other files are"
+    " CycloneDX when they start with `{`).",
 )
 @click.option(
     "--source",
