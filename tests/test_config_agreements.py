@@ -235,7 +235,11 @@ def test_issue_agreement_means_what_it_says() -> None:
     assert cert_b is not None
     assert telco is not None
     assert (cert_a.open_level, cert_a.strict, cert_a.recipient_level) == (Tlp.AMBER, True, Tlp.RED)
-    assert (cert_b.open_level, cert_b.strict, cert_b.recipient_level) == (Tlp.AMBER, True, Tlp.AMBER_STRICT)
+    assert (cert_b.open_level, cert_b.strict, cert_b.recipient_level) == (
+        Tlp.AMBER,
+        True,
+        Tlp.AMBER_STRICT,
+    )
     assert (telco.open_level, telco.strict, telco.recipient_level) == (Tlp.GREEN, False, Tlp.GREEN)
     assert telco.identity == TELCO_IDENTITY
     assert telco.default_tlp is Tlp.AMBER
@@ -250,7 +254,11 @@ def test_constituent_ceiling_never_raises_the_parents() -> None:
     telco = Policy(settings).visibility("telco-b1", settings.collections[0])
     assert telco is not None
     # CERT B is capped at AMBER; the constituent's own "red" does not lift that.
-    assert (telco.open_level, telco.strict, telco.recipient_level) == (Tlp.AMBER, False, Tlp.AMBER_STRICT)
+    assert (telco.open_level, telco.strict, telco.recipient_level) == (
+        Tlp.AMBER,
+        False,
+        Tlp.AMBER_STRICT,
+    )
 
 
 def test_party_ceiling_defaults_to_amber_and_sectors_are_free_vocabulary() -> None:

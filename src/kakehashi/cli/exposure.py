@@ -66,6 +66,8 @@ __all__ = ["advisories_group", "assets_group", "exposure_command"]
 ADVISORY_FORMATS = ("auto", "cve", "csaf", "kev", "stix")
 INVENTORY_FORMATS = ("auto", "csv", "cyclonedx")
 _STIX_TYPES = "vulnerability,software,relationship"
+#: How many withheld operator/advisory pairs are listed one by one.
+_SHOWN = 50
 _IDENTITY = re.compile(
     r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
 )
@@ -361,7 +363,7 @@ def advisories_list(context: Context) -> None:
 
 @cli.group("assets")
 def assets_group() -> None:
-    """Operators' asset inventories: CSV and CycloneDX 1.5/1.6 JSON."""
+    """Operators' asset inventories: CSV and CycloneDX JSON (1.2 to 1.7)."""
 
 
 def _organization(settings: Settings, key: str, hint: str = "--org") -> str:
@@ -790,8 +792,16 @@ def exposure_command(
             now_us=now_us(),
         )
         objects = report.objects
-        for organization, advisory_id, reason in report.withheld:
+        for organization, advisory_id, reason in report.withheld[:_SHOWN]:
             click.echo(f"  withheld: {advisory_id} for {organization}: {reason}", err=True)
+        if len(report.withheld) > _SHOWN:
+            by_org = len({org for org, _, _ in report.withheld})
+            click.echo(
+                f"  ... {len(report.withheld) - _SHOWN} more withheld"
+                f" ({len(report.withheld)} in all, for {by_org} operator(s));"
+                " --format json lists every exposure",
+                err=True,
+            )
     if output is not None or report_to is None:
         try:
             with click.open_file(
