@@ -12,6 +12,7 @@ import base64
 import hashlib
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -212,3 +213,30 @@ def objects_url(collection: str = COLLECTION) -> str:
 
 def envelope(*objects: dict[str, Any]) -> dict[str, Any]:
     return {"objects": list(objects)}
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[str]:
+    """Serve ``app`` with uvicorn on a free loopback port in a thread; yields its base URL
+    (``http://127.0.0.1:PORT``). Real sockets, real HTTP."""
+    import threading
+    import time
+
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:  # a wait for start-up, not a timed assertion
+        assert thread.is_alive(), "the hub stopped while starting"
+        assert time.monotonic() < deadline, "the hub did not start"
+        time.sleep(0.01)
+    (socket,) = server.servers[0].sockets
+    try:
+        yield f"http://127.0.0.1:{socket.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        thread.join()

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,10 +17,10 @@ from typing import Any
 import httpx
 import pytest
 import stix2
-import uvicorn
 from click.testing import CliRunner, Result
 
 from advisories.records import cve_record
+from conftest import serving
 from kakehashi.api import create_app
 from kakehashi.cli import cli
 from kakehashi.config import parse_settings
@@ -515,21 +513,8 @@ def test_stix_needs_a_reporting_identity(tmp_path: Path, database: str) -> None:
 def hub(config: Path, tmp_path: Path, store: Store) -> Iterator[str]:
     """The hub of this config, serving the same database on a loopback port."""
     settings = parse_settings(config.read_text(), base_dir=tmp_path, environ={})
-    app = create_app(settings, store, manage_store=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:  # waiting for start-up, not a timed assertion
-        assert thread.is_alive(), "the hub stopped while starting"
-        assert time.monotonic() < deadline, "the hub did not start"
-        time.sleep(0.01)
-    (socket,) = server.servers[0].sockets
-    yield f"http://127.0.0.1:{socket.getsockname()[1]}/exchange/collections/{EXPOSURES}/"
-    server.should_exit = True
-    thread.join()
+    with serving(create_app(settings, store, manage_store=False)) as base:
+        yield f"{base}/exchange/collections/{EXPOSURES}/"
 
 
 def _seen(url: str, user: str) -> dict[str, dict[str, Any]]:

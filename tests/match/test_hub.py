@@ -7,17 +7,14 @@ served by uvicorn on 127.0.0.1 in a background thread: real sockets, real HTTP.
 from __future__ import annotations
 
 import json
-import threading
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
-from conftest import API_ROOT, COLLECTION, TOKENS, basic, post_headers
+from conftest import API_ROOT, COLLECTION, TOKENS, basic, post_headers, serving
 from kakehashi.api import create_app
 from kakehashi.config import Settings
 from kakehashi.match.command import match_command
@@ -34,22 +31,8 @@ CERT_A = "identity--5f0e7a3c-2a71-4bb2-9e9b-0c2f1d8a6b11"
 @pytest.fixture
 def hub(settings: Settings, store: Store) -> Iterator[str]:
     """The hub's base URL while it serves."""
-    app = create_app(settings, store, manage_store=False)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:  # a wait for start-up, not a timed assertion
-        assert thread.is_alive(), "the hub stopped while starting"
-        assert time.monotonic() < deadline, "the hub did not start"
-        time.sleep(0.01)
-    (socket,) = server.servers[0].sockets
-    port = socket.getsockname()[1]
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join()
+    with serving(create_app(settings, store, manage_store=False)) as base:
+        yield base
 
 
 def test_indicators_from_the_hub_and_sightings_back(hub: str) -> None:
