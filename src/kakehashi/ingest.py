@@ -7,25 +7,49 @@ however objects arrive.
 
 from __future__ import annotations
 
+import functools
 import json
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from kakehashi.config import Collection, Peer, Settings
 from kakehashi.errors import StixValidationError
 from kakehashi.policy import Policy
 from kakehashi.stix.envelope import RawObject
-from kakehashi.stix.markings import TLP_IDS, claims_tlp, definition_objects, is_tlp_definition
+from kakehashi.stix.markings import (
+    TLP_IDS,
+    Tlp,
+    claims_tlp,
+    definition_objects,
+    is_tlp_definition,
+)
 from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.validate import validate_object
 from kakehashi.store import Provenance, StatusDetail, WriteRequest
 
-__all__ = ["Ingest"]
+__all__ = [
+    "Checked",
+    "Compact",
+    "Ingest",
+    "Refusal",
+    "check_received",
+    "expand",
+    "refusal",
+    "tlp_impostors",
+]
+
+# An accepted ObjectVersion as a plain tuple (cheap to pickle): see compact() and expand().
+Compact = tuple[Any, ...]
+# A refused object: (its index in what was checked, id, version, reason).
+Refusal = tuple[int, str, str, str]
+Checked = tuple[list[Compact], list[Refusal]]
+_TLP = {int(level): level for level in Tlp}
 
 
-def _rejected(index: int, value: object, error: StixValidationError) -> StatusDetail:
-    """A status failure for an object that was refused, with what identifies it."""
+def _identify(value: object) -> tuple[str, str]:
+    """What identifies a refused object: its id and version, when it has usable ones."""
     object_id = ""
     version = ""
     if isinstance(value, dict):
@@ -35,7 +59,112 @@ def _rejected(index: int, value: object, error: StixValidationError) -> StatusDe
             if isinstance(value.get(key), str):
                 version = value[key]
                 break
-    return StatusDetail(object_id, version, f"objects[{index}]: {error.reason}")
+    return object_id, version
+
+
+def refusal(index: int, object_id: str, version: str, reason: str) -> StatusDetail:
+    """The status failure of a refused object."""
+    return StatusDetail(object_id, version, f"objects[{index}]: {reason}")
+
+
+def _rejected(index: int, value: object, error: StixValidationError) -> StatusDetail:
+    """A status failure for an object that was refused, with what identifies it."""
+    return refusal(index, *_identify(value), error.reason)
+
+
+@functools.cache
+def _official_definitions() -> dict[str, ObjectVersion]:
+    """The definitions the hub keeps as published (TLP, the recipients extension)."""
+    return {
+        obj["id"]: validate_object(obj, json.dumps(obj, separators=(",", ":")))
+        for obj in definition_objects(set(TLP_IDS), recipients=True)
+    }
+
+
+def tlp_impostors(raw_objects: Sequence[RawObject]) -> set[str]:
+    """Marking definitions among ``raw_objects`` that pretend to be TLP."""
+    return {
+        item.value["id"]
+        for item in raw_objects
+        if isinstance(item.value, dict)
+        and item.value.get("type") == "marking-definition"
+        and isinstance(item.value.get("id"), str)
+        and not is_tlp_definition(item.value["id"])
+        and claims_tlp(item.value)
+    }
+
+
+def _is_official(definitions: dict[str, ObjectVersion], obj: ObjectVersion) -> bool:
+    """Whether ``obj`` is a definition the hub keeps (then nothing else is checked);
+    raises if it changes one."""
+    official = definitions.get(obj.id)
+    if official is None:
+        return False
+    # A definition the hub keeps (TLP, the recipients extension) is accepted only as
+    # published; its created_by_ref is its publisher's, not the writer's.
+    if json.loads(obj.raw) != json.loads(official.raw):
+        raise StixValidationError(
+            f"{obj.id}: this id belongs to a definition the hub keeps as published by"
+            " OASIS (or Kakehashi, for the recipients extension); a different text"
+            " under it is refused",
+            object_id=obj.id,
+            prop="id",
+        )
+    return True
+
+
+def compact(obj: ObjectVersion) -> Compact:
+    """``obj`` as a plain tuple, to send between processes."""
+    return (
+        obj.id,
+        obj.type,
+        obj.spec_version,
+        obj.version,
+        obj.version_us,
+        obj.created_by_ref,
+        obj.marking_refs,
+        obj.raw,
+        None if obj.tlp is None else int(obj.tlp),
+        tuple(obj.tlp_refs),
+        obj.recipients,
+    )
+
+
+def expand(compacts: Sequence[Compact]) -> list[ObjectVersion]:
+    """The ObjectVersions that :func:`compact` made tuples of."""
+    out: list[ObjectVersion] = []
+    for id_, type_, spec, version, version_us, by, refs, raw, tlp, tlp_refs, to in compacts:
+        level = None if tlp is None else _TLP[tlp]
+        out.append(
+            ObjectVersion(
+                id_, type_, spec, version, version_us, by, refs, raw, level, frozenset(tlp_refs), to
+            )
+        )
+    return out
+
+
+def check_received(raw_objects: Sequence[RawObject]) -> Checked | None:
+    """Validate objects received from a peer exactly as :meth:`Ingest.received` does, with
+    no configuration (so a worker process can do it): accepted objects as
+    :func:`compact` tuples, refused ones as :data:`Refusal`. ``None`` when some object is a
+    marking definition that claims to be TLP: which objects lean on it depends on the other
+    pages stored in the same transaction, so :meth:`Ingest.received` must see them all."""
+    if tlp_impostors(raw_objects):
+        return None
+    definitions = _official_definitions()
+    accepted: list[Compact] = []
+    rejected: list[Refusal] = []
+    for index, item in enumerate(raw_objects):
+        try:
+            obj = validate_object(item.value, item.raw)
+            # With no impostor and no claims to check (a peer's objects may name any
+            # author), the definitions the hub keeps are the only write rule left.
+            _is_official(definitions, obj)
+        except StixValidationError as exc:
+            rejected.append((index, *_identify(item.value), exc.reason))
+            continue
+        accepted.append(compact(obj))
+    return accepted, rejected
 
 
 class Ingest:
@@ -57,10 +186,7 @@ class Ingest:
         self._settings = settings
         self._policy = policy
         self._validate = validate
-        self._definitions = {
-            obj["id"]: validate_object(obj, json.dumps(obj, separators=(",", ":")))
-            for obj in definition_objects(set(TLP_IDS), recipients=True)
-        }
+        self._definitions = dict(_official_definitions())
 
     def request(
         self,
@@ -129,9 +255,37 @@ class Ingest:
         organisation their ``created_by_ref`` names when this hub knows it (so an object
         that comes back from a peer is recognised as the one already stored), else by the
         organisation that stands for the peer, and marked with their provenance."""
-        accepted, rejected = self._check_objects(
-            collection, peer.organization, raw_objects, claims_checked=False
+        accepted, rejected = self.check_received(collection, peer, raw_objects)
+        return self.received_checked(
+            collection, peer, remote_collection, accepted, rejected, request_us=request_us
         )
+
+    def check_received(
+        self,
+        collection: Collection,
+        peer: Peer,
+        raw_objects: Sequence[RawObject],
+        *,
+        first_index: int = 0,
+    ) -> tuple[list[ObjectVersion], list[StatusDetail]]:
+        """The checks of :meth:`received`; refusals count from ``first_index``."""
+        return self._check_objects(
+            collection, peer.organization, raw_objects, claims_checked=False,
+            first_index=first_index,
+        )  # fmt: skip
+
+    def received_checked(
+        self,
+        collection: Collection,
+        peer: Peer,
+        remote_collection: str,
+        accepted: list[ObjectVersion],
+        rejected: list[StatusDetail],
+        *,
+        request_us: int,
+    ) -> WriteRequest:
+        """:meth:`received` for objects already checked (by :meth:`check_received`, or
+        by :func:`check_received` in a worker process)."""
         by_identity = {o.identity: o.key for o in self._settings.organizations}
         authors = [by_identity.get(obj.created_by_ref, peer.organization) for obj in accepted]
         request = self._request(
@@ -156,21 +310,14 @@ class Ingest:
         raw_objects: Sequence[RawObject],
         *,
         claims_checked: bool = True,
+        first_index: int = 0,
     ) -> tuple[list[ObjectVersion], list[StatusDetail]]:
         # Marking definitions in this envelope that pretend to be TLP: objects that lean
         # on them are refused too, not silently treated as unmarked.
-        impostors = {
-            item.value["id"]
-            for item in raw_objects
-            if isinstance(item.value, dict)
-            and item.value.get("type") == "marking-definition"
-            and isinstance(item.value.get("id"), str)
-            and not is_tlp_definition(item.value["id"])
-            and claims_tlp(item.value)
-        }
+        impostors = tlp_impostors(raw_objects)
         accepted: list[ObjectVersion] = []
         rejected: list[StatusDetail] = []
-        for index, item in enumerate(raw_objects):
+        for index, item in enumerate(raw_objects, first_index):
             try:
                 obj = self._validate(item.value, item.raw)
                 self._check_write_rules(
@@ -191,18 +338,7 @@ class Ingest:
         impostors: set[str],
         claims_checked: bool = True,
     ) -> None:
-        official = self._definitions.get(obj.id)
-        if official is not None:
-            # A definition the hub keeps (TLP, the recipients extension) is accepted only as
-            # published; its created_by_ref is its publisher's, not the writer's.
-            if json.loads(obj.raw) != json.loads(official.raw):
-                raise StixValidationError(
-                    f"{obj.id}: this id belongs to a definition the hub keeps as published by"
-                    " OASIS (or Kakehashi, for the recipients extension); a different text"
-                    " under it is refused",
-                    object_id=obj.id,
-                    prop="id",
-                )
+        if _is_official(self._definitions, obj):
             return
         if (
             claims_checked

@@ -244,11 +244,14 @@ class SqlStore(LedgerSql):
         )
         if prune:
             self._prune_statuses(cur, request.request_us)
-        cur.execute(
-            "INSERT INTO statuses (id, owner, created_us, body) VALUES (?, ?, ?, ?)",
-            (status.id, status.owner, request.request_us, status.dumps()),
-        )
-        if request.cursor is not None:
+        if request.cursor is None:
+            cur.execute(
+                "INSERT INTO statuses (id, owner, created_us, body) VALUES (?, ?, ?, ?)",
+                (status.id, status.owner, request.request_us, status.dumps()),
+            )
+        else:
+            # A write that carries a sync cursor is a pull: its status id is handed to
+            # nobody, so nobody could GET its status resource, and none is stored.
             cursor = request.cursor
             self._save_sync_state(cur, replace(cursor, objects=cursor.objects + stored))
         if successes:

@@ -12,25 +12,34 @@ from __future__ import annotations
 import json
 import logging
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urljoin
 
 import httpx
 
 from kakehashi.errors import HubError
 
+if TYPE_CHECKING:
+    from kakehashi.stix.envelope import RawObject
+
 __all__ = [
     "TAXII_ACCEPT",
     "PeerError",
     "RemotePage",
+    "Splitter",
     "TaxiiClient",
+    "split_page",
 ]
 
 log = logging.getLogger(__name__)
 
 TAXII_ACCEPT = "application/taxii+json;version=2.1"
+
+# Splits a page body elsewhere (a worker process): the number of objects, their characters
+# and the envelope's other members, or ``None`` to have it split here.
+Splitter = Callable[[bytes], tuple[int, int, dict[str, Any]] | None]
 
 
 class PeerError(HubError):
@@ -61,6 +70,11 @@ class RemotePage:
         more: whether the server says more remains.
         next: the server's ``next`` token, if any.
         date_added_last: the ``X-TAXII-Date-Added-Last`` header, if any.
+        body: the body the objects were split from (``b""`` when it could not be split
+            as is).
+        split_elsewhere: ``(objects, characters)`` when the body was split by a
+            :data:`Splitter` rather than here: ``objects`` and ``raws`` are then empty, and
+            :func:`split_page` gives them from ``body``.
     """
 
     objects: list[dict[str, Any]]
@@ -70,6 +84,20 @@ class RemotePage:
     date_added_last: str | None
     date_added_first: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    body: bytes = field(default=b"", repr=False)
+    split_elsewhere: tuple[int, int] | None = None
+
+    @property
+    def size(self) -> int:
+        """How many objects the page holds."""
+        return len(self.objects) if self.split_elsewhere is None else self.split_elsewhere[0]
+
+    @property
+    def chars(self) -> int:
+        """How many characters of JSON its objects are."""
+        if self.split_elsewhere is None:
+            return sum(map(len, self.raws))
+        return self.split_elsewhere[1]
 
 
 class TaxiiClient:
@@ -178,8 +206,10 @@ class TaxiiClient:
         next_token: str | None = None,
         limit: int | None = None,
         params: Mapping[str, str] | None = None,
+        splitter: Splitter | None = None,
     ) -> RemotePage:
-        """One page of objects (all versions) of a remote collection."""
+        """One page of objects (all versions) of a remote collection; a ``splitter`` may
+        split its body elsewhere (see :attr:`RemotePage.split_elsewhere`)."""
         query: dict[str, str] = {"match[version]": "all", **(params or {})}
         if added_after:
             query["added_after"] = added_after
@@ -189,7 +219,7 @@ class TaxiiClient:
             query["limit"] = str(limit)
         url = urljoin(_slash(collection_url), "objects/")
         response = self._request("GET", url, params=query)
-        return _page(response, self._json)
+        return _page(response, self._json, splitter)
 
     def iter_objects(
         self,
@@ -198,9 +228,11 @@ class TaxiiClient:
         added_after: str | None = None,
         limit: int | None = None,
         params: Mapping[str, str] | None = None,
+        splitter: Splitter | None = None,
     ) -> Iterator[RemotePage]:
         """Every page from ``added_after`` (exclusive) to the end; ``params`` are extra
-        filters sent with every page (e.g. ``match[type]``)."""
+        filters sent with every page (e.g. ``match[type]``), ``splitter`` as for
+        :meth:`get_page`."""
         next_token: str | None = None
         while True:
             page = self.get_page(
@@ -209,9 +241,10 @@ class TaxiiClient:
                 next_token=next_token,
                 limit=limit,
                 params=params,
+                splitter=splitter,
             )
             yield page
-            if not page.more or not page.objects:
+            if not page.more or not page.size:
                 return
             if page.next:
                 next_token = page.next
@@ -260,15 +293,34 @@ def _error_text(response: httpx.Response) -> str:
     return response.reason_phrase or "error"
 
 
-def _page(response: httpx.Response, parse: Any) -> RemotePage:
+def split_page(page: RemotePage) -> list[RawObject]:
+    """The page's objects with their exact text (split from its body if it was split
+    elsewhere)."""
+    from kakehashi.stix.envelope import RawObject, split_envelope
+
+    if page.split_elsewhere is not None:
+        raw_objects, _ = split_envelope(page.body)
+        if len(raw_objects) != page.size:
+            raise ValueError("the page body no longer splits as it did")
+        return raw_objects
+    return [RawObject(value, raw) for value, raw in zip(page.objects, page.raws, strict=True)]
+
+
+def _page(response: httpx.Response, parse: Any, splitter: Splitter | None = None) -> RemotePage:
     from kakehashi.errors import InvalidEnvelope
     from kakehashi.stix.envelope import split_envelope
 
+    body = response.content
+    elsewhere = splitter(body) if splitter is not None else None
+    if elsewhere is not None:
+        count, chars, others = elsewhere
+        return _remote_page(response, [], [], others, body, (count, chars))
     try:
-        raw_objects, others = split_envelope(response.content)
+        raw_objects, others = split_envelope(body)
         objects = [item.value for item in raw_objects]
         raws = [item.raw for item in raw_objects]
     except InvalidEnvelope:
+        body = b""
         # An empty envelope may omit "objects"; anything else that does not split is
         # parsed whole so the error says what is wrong.
         others = parse(response)
@@ -276,6 +328,17 @@ def _page(response: httpx.Response, parse: Any) -> RemotePage:
         raws = [json.dumps(o, separators=(",", ":")) for o in objects]
     if not all(isinstance(o, dict) for o in objects):
         raise PeerError("the envelope holds a non-object", url=str(response.url))
+    return _remote_page(response, objects, raws, others, body, None)
+
+
+def _remote_page(
+    response: httpx.Response,
+    objects: list[dict[str, Any]],
+    raws: list[str],
+    others: dict[str, Any],
+    body: bytes,
+    split_elsewhere: tuple[int, int] | None,
+) -> RemotePage:
     next_token = others.get("next")
     return RemotePage(
         objects=objects,
@@ -284,4 +347,6 @@ def _page(response: httpx.Response, parse: Any) -> RemotePage:
         next=str(next_token) if next_token else None,
         date_added_last=response.headers.get("X-TAXII-Date-Added-Last"),
         date_added_first=response.headers.get("X-TAXII-Date-Added-First"),
+        body=body,
+        split_elsewhere=split_elsewhere,
     )

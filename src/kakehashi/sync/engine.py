@@ -15,23 +15,25 @@ import queue
 import threading
 import time
 from collections.abc import Callable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from kakehashi.audit import AuditAction, AuditEntry
 from kakehashi.config import Collection, Peer, PeerCollection, Settings
-from kakehashi.ingest import Ingest
+from kakehashi.ingest import Ingest, expand, refusal, tlp_impostors
 from kakehashi.policy import Policy
-from kakehashi.stix.envelope import RawObject
+from kakehashi.stix.model import ObjectVersion
 from kakehashi.stix.timestamps import now_us, parse_timestamp_us
 from kakehashi.store import (
     ObjectQuery,
+    StatusDetail,
     Store,
     StoredVersion,
     SyncKey,
     SyncState,
     VersionSelector,
 )
-from kakehashi.sync.client import PeerError, RemotePage, TaxiiClient
+from kakehashi.sync.client import PeerError, RemotePage, TaxiiClient, split_page
+from kakehashi.sync.worker import PageWorker
 
 __all__ = ["PeerLink", "PushReport"]
 
@@ -64,6 +66,8 @@ class PeerLink:
         store: the local store (open).
         client: a TAXII client authenticated at the peer.
         sleep: how to wait between status polls and retries (tests pass a fake).
+        parallel: whether a large pull may split and validate its pages in a worker
+            process (:mod:`kakehashi.sync.worker`); small pulls never do.
     """
 
     def __init__(
@@ -74,8 +78,10 @@ class PeerLink:
         client: TaxiiClient,
         *,
         sleep: Callable[[float], None] = time.sleep,
+        parallel: bool = False,
     ) -> None:
         self.peer = peer
+        self._parallel = parallel
         self._settings = settings
         self._store = store
         self._client = client
@@ -132,9 +138,17 @@ class PeerLink:
         state = self.state(mapping, "pull")
         url = self.remote_url(mapping)
         self.moved = 0
+        # Started only once the peer says more remains after PULL_PAGE objects.
+        worker = PageWorker() if self._parallel else None
         pages = _Prefetcher(
-            self._client.iter_objects(url, added_after=state.cursor or None, limit=PULL_PAGE),
+            self._client.iter_objects(
+                url,
+                added_after=state.cursor or None,
+                limit=PULL_PAGE,
+                splitter=None if worker is None else worker.split,
+            ),
             ahead=PREFETCH_PAGES,
+            worker=worker,
         )
         taken = 0
         try:
@@ -147,9 +161,11 @@ class PeerLink:
                 if not batch:
                     break
                 taken += len(batch)
-                state = self._store_pages(collection, mapping, state, batch)
+                state = self._store_pages(collection, mapping, state, batch, worker)
         finally:
             pages.close()
+            if worker is not None:
+                worker.close()
         now = now_us()
         self._store.save_sync_state(replace(state, last_run_us=now, last_success_us=now))
         if self.moved:
@@ -167,17 +183,15 @@ class PeerLink:
         collection: Collection,
         mapping: PeerCollection,
         state: SyncState,
-        pages: list[RemotePage],
+        fetched: list[_Fetched],
+        worker: PageWorker | None,
     ) -> SyncState:
-        """Validate ``pages`` and commit them with the cursor after the last one."""
-        raw_objects = [
-            RawObject(value, raw)
-            for page in pages
-            for value, raw in zip(page.objects, page.raws, strict=True)
-        ]
+        """Validate the pages and commit them with the cursor after the last one."""
+        pages = [item.page for item in fetched]
+        accepted, rejected = self._check_pages(collection, fetched, worker)
         now = now_us()
-        request = self._ingest.received(
-            collection, self.peer, mapping.remote, raw_objects, request_us=now
+        request = self._ingest.received_checked(
+            collection, self.peer, mapping.remote, accepted, rejected, request_us=now
         )
         cursor = state.cursor
         for page in pages:
@@ -202,10 +216,62 @@ class PeerLink:
                 self.peer.name,
                 mapping.remote,
                 len(failures),
-                len(raw_objects),
+                sum(page.size for page in pages),
                 failures[0].message,
             )
         return replace(state, objects=state.objects + result.stored)
+
+    def _check_pages(
+        self, collection: Collection, fetched: list[_Fetched], worker: PageWorker | None
+    ) -> tuple[list[ObjectVersion], list[StatusDetail]]:
+        """The pages' objects, checked as one envelope by :meth:`Ingest.received`: by the
+        worker for the pages it took, here for the others (or for all of them, when that
+        is the only way to get the same answer)."""
+        # Every page the worker took has a result, in order: read them all, always.
+        results = [
+            worker.result() if item.in_worker and worker is not None else None for item in fetched
+        ]
+        if any(result is not None for result in results):
+            combined = self._combine(collection, fetched, results)
+            if combined is not None:
+                return combined
+        raw_objects = [raw for item in fetched for raw in split_page(item.page)]
+        return self._ingest.check_received(collection, self.peer, raw_objects)
+
+    def _combine(
+        self,
+        collection: Collection,
+        fetched: list[_Fetched],
+        results: list[tuple[object, ...] | None],
+    ) -> tuple[list[ObjectVersion], list[StatusDetail]] | None:
+        """The worker's results, with the pages it did not check checked here; ``None``
+        when the batch must be checked here as a whole (a page holds marking definitions
+        that claim to be TLP, whose effect reaches the other pages of the batch)."""
+        for item, result in zip(fetched, results, strict=True):
+            if result is None:
+                if tlp_impostors(split_page(item.page)):
+                    return None
+            elif result[0] != "ok" or result[1] != item.page.size:
+                return None
+        accepted: list[ObjectVersion] = []
+        rejected: list[StatusDetail] = []
+        offset = 0
+        for item, result in zip(fetched, results, strict=True):
+            if result is None:
+                ok, refused = self._ingest.check_received(
+                    collection, self.peer, split_page(item.page), first_index=offset
+                )
+                accepted.extend(ok)
+                rejected.extend(refused)
+            else:
+                _, _, compacts, refusals = result
+                accepted.extend(expand(compacts))  # type: ignore[arg-type]
+                rejected.extend(
+                    refusal(offset + index, object_id, version, reason)
+                    for index, object_id, version, reason in refusals  # type: ignore[attr-defined]
+                )
+            offset += item.page.size
+        return accepted, rejected
 
     # -- push -------------------------------------------------------------------------------
 
@@ -314,17 +380,37 @@ class PeerLink:
 _DONE = object()
 
 
+@dataclass(frozen=True, slots=True)
+class _Fetched:
+    """A fetched page, and whether the worker process took it (its results come back in
+    the order the pages were fetched)."""
+
+    page: RemotePage
+
+    @property
+    def in_worker(self) -> bool:
+        return self.page.split_elsewhere is not None
+
+
 class _Prefetcher:
     """Iterates ``pages`` in a helper thread, up to ``ahead`` pages in advance, and hands
     them over in batches of the pages already fetched (errors are re-raised here, after
-    the pages fetched before them)."""
+    the pages fetched before them).
 
-    def __init__(self, pages: Iterator[RemotePage], *, ahead: int) -> None:
+    With a ``worker`` (the splitter of ``pages``), it starts the worker once the peer says
+    more remains after :data:`PULL_PAGE` objects; the worker then takes the pages that
+    follow as soon as it is ready."""
+
+    def __init__(
+        self, pages: Iterator[RemotePage], *, ahead: int, worker: PageWorker | None = None
+    ) -> None:
+        self._worker = worker
+        self._fetched = 0
         self._slot: queue.Queue[object] = queue.Queue(maxsize=ahead)
         self._stop = threading.Event()
         self._pages = pages
         self._ended = False
-        self._held: RemotePage | None = None
+        self._held: _Fetched | None = None
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._produce, name="sync-prefetch", daemon=True)
         self._thread.start()
@@ -332,11 +418,20 @@ class _Prefetcher:
     def _produce(self) -> None:
         try:
             for page in self._pages:
-                if not self._put(page) or not page.objects:
+                self._note(page)
+                if not self._put(_Fetched(page)) or not page.size:
                     return
             self._put(_DONE)
         except BaseException as exc:  # handed to the consumer, which raises it
             self._put(exc)
+
+    def _note(self, page: RemotePage) -> None:
+        """Start the worker once the backlog is large."""
+        self._fetched += page.size
+        worker = self._worker
+        large = page.more and self._fetched >= PULL_PAGE
+        if worker is not None and large and not worker.started and not self._stop.is_set():
+            worker.start()
 
     def _put(self, item: object) -> bool:
         while not self._stop.is_set():
@@ -347,29 +442,30 @@ class _Prefetcher:
                 continue
         return False
 
-    def take(self, *, max_objects: int, max_chars: int, max_pages: int | None) -> list[RemotePage]:
+    def take(self, *, max_objects: int, max_chars: int, max_pages: int | None) -> list[_Fetched]:
         """The next page (waiting for it), with the pages fetched after it that are
         already here, as long as they stay within the limits; ``[]`` at the end."""
         if self._error is not None:
             error, self._error = self._error, None
             raise error
-        batch: list[RemotePage] = []
+        batch: list[_Fetched] = []
         objects = chars = 0
         while max_pages is None or len(batch) < max_pages:
             item = self._held or self._next(block=not batch)
             self._held = None
             if item is None:
                 break
-            size = sum(map(len, item.raws))
-            if batch and (objects + len(item.objects) > max_objects or chars + size > max_chars):
+            size = item.page.chars
+            count = item.page.size
+            if batch and (objects + count > max_objects or chars + size > max_chars):
                 self._held = item  # the first page of the next batch
                 break
             batch.append(item)
-            objects += len(item.objects)
+            objects += count
             chars += size
         return batch
 
-    def _next(self, *, block: bool) -> RemotePage | None:
+    def _next(self, *, block: bool) -> _Fetched | None:
         """The next fetched page; ``None`` at the end, or if none is here and not
         ``block``. An error after some pages of this batch is kept for the next take."""
         if self._ended:
@@ -378,7 +474,7 @@ class _Prefetcher:
             item = self._slot.get(block=block)
         except queue.Empty:
             return None
-        if isinstance(item, RemotePage) and item.objects:
+        if isinstance(item, _Fetched) and item.page.size:
             return item
         self._ended = True
         if isinstance(item, BaseException):

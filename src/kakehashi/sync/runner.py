@@ -94,7 +94,10 @@ class SyncRunner:
                 transport=transport,
                 timeout=LONG_POLL_S + 15,
             )
-            self._links.append(PeerLink(settings, peer, store, client))
+            # Large pulls validate in a worker process, except when a test injects a
+            # transport (its peer lives in this process).
+            link = PeerLink(settings, peer, store, client, parallel=transport is None)
+            self._links.append(link)
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
