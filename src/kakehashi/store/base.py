@@ -224,7 +224,8 @@ class WriteRequest:
         author: the organisation key of the account that wrote them.
         objects: the validated object versions, in envelope order.
         rejected: failures found before storage (validation), kept in the status.
-        status_id: the id of the status resource to create with the write.
+        status_id: the id of the status resource to create with the write (none is stored
+            for a write that carries a sync ``cursor``: nobody can ask for a pull's status).
         request_us: when the request arrived.
         definitions: marking and extension definitions the objects rely on, stored first
             (once per collection) so that they resolve for every reader.
