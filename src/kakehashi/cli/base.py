@@ -7,6 +7,7 @@ else. Logging handlers are configured here, never by the library.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import secrets
@@ -97,7 +98,29 @@ class Context:
 pass_context = click.make_pass_decorator(Context)
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose heavier sub-commands are imported only when run or listed.
+
+    ``lazy`` maps a command name to ``"module:attribute"``. ``kakehashi sync`` should not
+    pay for importing the pattern compiler that ``kakehashi match`` needs.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = self.lazy.get(cmd_name)
+        if target is not None and cmd_name not in self.commands:
+            module, _, attribute = target.partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+
+@click.group(cls=LazyGroup)
 @click.option(
     "--config",
     "config_path",

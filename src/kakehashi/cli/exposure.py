@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
 
 import click
 
@@ -55,11 +55,14 @@ from kakehashi.cli.base import (
 )
 from kakehashi.config import Settings
 from kakehashi.errors import HubError
-from kakehashi.match.command import post_objects
 from kakehashi.stix.markings import Tlp
 from kakehashi.stix.timestamps import now_us
-from kakehashi.store.catalog import Catalog
-from kakehashi.sync.client import PeerError, TaxiiClient
+
+if TYPE_CHECKING:
+    # Imported where used: they pull in psycopg, httpx and the pattern compiler, and every
+    # `kakehashi` command imports this module to register its commands.
+    from kakehashi.store.catalog import Catalog
+    from kakehashi.sync.client import TaxiiClient
 
 __all__ = ["advisories_group", "assets_group", "exposure_command"]
 
@@ -91,6 +94,8 @@ def _open_catalog(context: Context, settings: Settings) -> Catalog:
 
 
 def _client(user: str | None, token: str | None, what: str) -> TaxiiClient:
+    from kakehashi.sync.client import TaxiiClient
+
     if not token:
         raise click.UsageError(f"{what} needs a token: give --token or set KAKEHASHI_TOKEN")
     return TaxiiClient(username=user, token=token)
@@ -329,6 +334,8 @@ def _ticking(
 def _collection_rows(
     client: TaxiiClient, collections: tuple[str, ...], tally: _Tally
 ) -> Iterator[tuple[str, str, str]]:
+    from kakehashi.sync.client import PeerError
+
     for url in collections:
         objects: list[dict[str, Any]] = []
         try:
@@ -816,6 +823,9 @@ def exposure_command(
         client.close()
         click.echo(f"Nothing to post to {report_to}", err=True)
     elif client is not None and report_to is not None:
+        from kakehashi.match.command import post_objects
+        from kakehashi.sync.client import PeerError
+
         try:
             stored, failures = post_objects(client, report_to, objects)
         except PeerError as exc:
