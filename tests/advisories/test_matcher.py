@@ -190,6 +190,12 @@ def test_urgency_order_kev_then_cvss_then_criticality() -> None:
 def test_identifier_helpers() -> None:
     assert normalise_name("Acme Networks, Inc.") == "acme networks"
     assert normalise_name("Huawei Technologies Co., Ltd.") == "huawei technologies"
+    assert normalise_name("Acme Telecom S.A.") == "acme telecom"
+    assert normalise_name("Nihon Denki K.K") == "nihon denki"
+    assert normalise_name("A.B.C. Systems") == "abc systems"
+    assert normalise_name("Société Générale") == "société générale"
+    assert normalise_name("日立製作所") == "日立製作所"  # not empty: other scripts are words too
+    assert normalise_name("Café Networks") != normalise_name("Caf Networks")
     purl = parse_purl("pkg:npm/%40scope/name@1.0.0?x=y#sub")
     assert purl is not None
     assert (purl.type, purl.namespace, purl.name, purl.version) == (

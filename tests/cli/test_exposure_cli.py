@@ -880,3 +880,11 @@ def test_many_withheld_pairs_are_summarised(config: Path, tmp_path: Path) -> Non
     assert result.exit_code == 0, result.output
     assert result.stderr.count("  withheld: ") == 50
     assert "... 10 more withheld (60 in all, for 1 operator(s))" in result.stderr
+
+
+def test_an_empty_folder_is_refused(config: Path, tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    (tmp_path / "empty" / "README.txt").write_text("not an advisory")
+    result = run(config, "advisories", "import", str(tmp_path / "empty"))
+    assert result.exit_code == 5
+    assert "no *.json or *.jsonl file in this folder" in result.output

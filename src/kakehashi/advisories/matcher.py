@@ -65,13 +65,18 @@ _SUFFIXES = {
     "inc", "incorporated", "ltd", "limited", "co", "corp", "corporation", "company",
     "gmbh", "ag", "sa", "llc", "plc", "kk", "bv", "nv", "ab", "oy", "srl", "spa",
 }  # fmt: skip
-_WORDS = re.compile(r"[a-z0-9]+")
+# Letters and digits of any script: vendor names are not all ASCII ("Société Générale",
+# "日立製作所"), and dropping what is not would make different names equal or empty.
+_WORDS = re.compile(r"[^\W_]+")
+# Dotted initials ("S.A.", "K.K.", "N.V."), read as one word ("sa", "kk", "nv").
+_INITIALS = re.compile(r"(?<![^\W_])[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W_])")
 
 
 def normalise_name(name: str) -> str:
-    """Lower case, words only, company suffixes dropped: ``"Acme Networks, Inc."`` ->
-    ``"acme networks"``."""
-    words = _WORDS.findall(name.lower())
+    """Case folded, words only, company suffixes dropped: ``"Acme Networks, Inc."`` ->
+    ``"acme networks"``, ``"Acme S.A."`` -> ``"acme"``."""
+    folded = _INITIALS.sub(lambda m: m.group(0).replace(".", ""), name.casefold())
+    words = _WORDS.findall(folded)
     while len(words) > 1 and words[-1] in _SUFFIXES:
         words.pop()
     return " ".join(words)

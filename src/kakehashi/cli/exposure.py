@@ -200,16 +200,20 @@ def _advisories_of(name: str, document: Any, fmt: str, tally: _Tally) -> list[Ad
     )
 
 
-def _files(paths: tuple[str, ...]) -> list[str]:
-    """The files named, folders walked for ``*.json`` and ``*.jsonl`` (sorted)."""
+def _files(paths: tuple[str, ...], tally: _Tally) -> list[str]:
+    """The files named, folders walked for ``*.json`` and ``*.jsonl`` (sorted). A folder
+    with none is refused: it is almost always the wrong folder."""
     found: list[str] = []
     for path in paths:
         if path != "-" and Path(path).is_dir():
-            found.extend(
+            inside = [
                 str(p)
                 for p in sorted(Path(path).rglob("*"))
                 if p.is_file() and p.suffix in (".json", ".jsonl")
-            )
+            ]
+            if not inside:
+                tally.refused.append(f"{path}: no *.json or *.jsonl file in this folder")
+            found.extend(inside)
         else:
             found.append(path)
     return found
@@ -268,7 +272,7 @@ def advisories_import(
             client.close()
     catalog = _open_catalog(context, settings)
     try:
-        files = _files(paths)
+        files = _files(paths, tally)
         rows = _advisory_rows(files, fmt, tally, sys.stdin.buffer)
         with click.progressbar(length=len(files), label="Importing", file=sys.stderr) as bar:
             stored = catalog.put_advisories(_ticking(rows, bar, tally))
