@@ -8,7 +8,7 @@ else. Logging handlers are configured here, never by the library.
 from __future__ import annotations
 
 # Importing the command modules registers their commands on the group.
-from kakehashi.cli import audit, exposure, objects, sync  # noqa: F401
+from kakehashi.cli import advisories, assets, audit, exposure, objects, sync  # noqa: F401
 from kakehashi.cli.base import (
     EXIT_CONFIG,
     EXIT_INPUT,

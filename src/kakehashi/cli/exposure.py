@@ -1,10 +1,8 @@
-"""``kakehashi advisories``, ``kakehashi assets`` and ``kakehashi exposure`` (issue 6).
+"""``kakehashi exposure``: which operators' assets the stored advisories hit (issue 6).
 
-Advisories (CVE JSON 5, CSAF 2.0/2.1, the CISA KEV catalog, STIX vulnerabilities) and
-operators' inventories (CSV, CycloneDX) are imported into the hub's database; ``exposure``
-matches them and lists, writes or posts what it found. The library does the work
-(:mod:`kakehashi.advisories`, :mod:`kakehashi.store.catalog`); this module reads files,
-shows progress and prints.
+It loads the catalog that ``kakehashi advisories import`` and ``kakehashi assets import``
+filled (:mod:`kakehashi.store.catalog`), matches with :mod:`kakehashi.advisories.matcher`,
+and prints a table or JSON, or writes and posts STIX (:mod:`kakehashi.advisories.as_stix`).
 """
 
 from __future__ import annotations
@@ -15,43 +13,23 @@ import re
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any, BinaryIO, cast
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from kakehashi.advisories.as_stix import exposure_objects
-from kakehashi.advisories.csaf import parse_csaf
-from kakehashi.advisories.cve import parse_cve_record
-from kakehashi.advisories.errors import AdvisoryFormatError, InventoryFormatError
-from kakehashi.advisories.from_stix import advisories_from_stix, revoked_vulnerabilities
-from kakehashi.advisories.inventory import iter_csv_assets, iter_cyclonedx_assets
-from kakehashi.advisories.kev import KevCatalog, parse_kev_catalog
+from kakehashi.advisories.kev import KevCatalog
 from kakehashi.advisories.matcher import AdvisoryIndex, urgency_key
-from kakehashi.advisories.model import (
-    Advisory,
-    Asset,
-    Criticality,
-    Decision,
-    Exposure,
-    MatchRule,
-)
-from kakehashi.advisories.serial import (
-    advisory_from_json,
-    advisory_to_json,
-    asset_from_row,
-    asset_to_row,
-    kev_from_json,
-    kev_to_json,
-)
-from kakehashi.cli.base import (
-    EXIT_PEER,
-    Context,
-    HubCommandError,
-    InputProblem,
-    cli,
-    pass_context,
+from kakehashi.advisories.model import Advisory, Decision, Exposure, MatchRule
+from kakehashi.advisories.serial import advisory_from_json, asset_from_row, kev_from_json
+from kakehashi.cli.base import Context, HubCommandError, cli, pass_context
+from kakehashi.cli.catalog import (
+    HubProblem,
+    hub_options,
+    known_organization,
+    open_catalog,
+    taxii_client,
 )
 from kakehashi.config import Settings
 from kakehashi.errors import HubError
@@ -62,516 +40,14 @@ if TYPE_CHECKING:
     # Imported where used: they pull in psycopg, httpx and the pattern compiler, and every
     # `kakehashi` command imports this module to register its commands.
     from kakehashi.store.catalog import Catalog
-    from kakehashi.sync.client import TaxiiClient
 
-__all__ = ["advisories_group", "assets_group", "exposure_command"]
+__all__ = ["exposure_command"]
 
-ADVISORY_FORMATS = ("auto", "cve", "csaf", "kev", "stix")
-INVENTORY_FORMATS = ("auto", "csv", "cyclonedx")
-_STIX_TYPES = "vulnerability,software,relationship"
 #: How many withheld operator/advisory pairs are listed one by one.
 _SHOWN = 50
 _IDENTITY = re.compile(
     r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", re.IGNORECASE
 )
-
-
-class HubProblem(click.ClickException):
-    """A hub could not be read from or posted to."""
-
-    exit_code = EXIT_PEER
-
-
-def _open_catalog(context: Context, settings: Settings) -> Catalog:
-    from kakehashi.store import open_catalog
-
-    try:
-        catalog = open_catalog(settings.hub.database, base_dir=settings.base_dir)
-        catalog.open()
-    except HubError as exc:
-        raise HubCommandError(exc) from exc
-    return catalog
-
-
-def _client(user: str | None, token: str | None, what: str) -> TaxiiClient:
-    from kakehashi.sync.client import TaxiiClient
-
-    if not token:
-        raise click.UsageError(f"{what} needs a token: give --token or set KAKEHASHI_TOKEN")
-    return TaxiiClient(username=user, token=token)
-
-
-def _hub_options(command: Any) -> Any:
-    command = click.option(
-        "--token",
-        envvar="KAKEHASHI_TOKEN",
-        show_envvar=True,
-        help="The hub token (prefer the environment variable: options show in process lists).",
-    )(command)
-    return click.option("--user", help="HTTP Basic user for the hub (default: a Bearer token).")(
-        command
-    )
-
-
-# -- advisories ------------------------------------------------------------------------
-
-
-@cli.group("advisories")
-def advisories_group() -> None:
-    """Vulnerability advisories: CVE records, CSAF documents, the KEV catalog, STIX."""
-
-
-@dataclass
-class _Tally:
-    """What an advisory import read, stored and refused."""
-
-    advisories: int = 0
-    kev: int = 0
-    documents: int = 0
-    refused: list[str] = field(default_factory=list)
-    pending_kev: dict[str, str] = field(default_factory=dict)
-    revoked: set[str] = field(default_factory=set)
-    forgotten: int = 0
-
-
-def _documents(path: str, stdin: IO[bytes]) -> Iterator[tuple[str, Any]]:
-    """``(name, decoded JSON)`` of one file: a JSON document, or JSON lines of them."""
-    data = stdin.read() if path == "-" else Path(path).read_bytes()
-    name = "<stdin>" if path == "-" else path
-    text = data.decode("utf-8-sig")
-    try:
-        yield name, json.loads(text)
-        return
-    except json.JSONDecodeError as exc:
-        if exc.msg != "Extra data":
-            raise AdvisoryFormatError(
-                f"not valid JSON: {exc.msg} (line {exc.lineno})", path="$", source=name
-            ) from None
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            yield f"{name}:{number}", json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise AdvisoryFormatError(
-                f"not valid JSON: {exc.msg}", path="$", source=f"{name}:{number}"
-            ) from None
-
-
-def _kind(document: Any) -> str:
-    if isinstance(document, dict):
-        if "cveMetadata" in document or document.get("dataType") == "CVE_RECORD":
-            return "cve"
-        inner = document.get("document")
-        if isinstance(inner, dict) and "csaf_version" in inner:
-            return "csaf"
-        if document.get("type") == "bundle":
-            return "stix"
-        if "catalogVersion" in document or (
-            isinstance(document.get("vulnerabilities"), list)
-            and any(isinstance(v, dict) and "cveID" in v for v in document["vulnerabilities"])
-        ):
-            return "kev"
-    return ""
-
-
-def _advisories_of(name: str, document: Any, fmt: str, tally: _Tally) -> list[Advisory]:
-    kind = fmt if fmt != "auto" else _kind(document)
-    if kind == "cve":
-        return [parse_cve_record(document, source=name)]
-    if kind == "csaf":
-        return parse_csaf(document, source=name)
-    if kind == "stix":
-        objects = document.get("objects", []) if isinstance(document, dict) else []
-        if not isinstance(objects, list):
-            raise AdvisoryFormatError("must be an array", path="$.objects", source=name)
-        stix_objects = [o for o in objects if isinstance(o, dict)]
-        tally.revoked |= revoked_vulnerabilities(stix_objects)
-        return advisories_from_stix(stix_objects)
-    if kind == "kev":
-        catalog = parse_kev_catalog(document, source=name)
-        for cve_id, entry in catalog.entries.items():
-            tally.pending_kev[cve_id] = kev_to_json(entry)
-        return []
-    raise AdvisoryFormatError(
-        "not a CVE record, CSAF document, KEV catalog or STIX bundle (give --format)",
-        path="$",
-        source=name,
-    )
-
-
-def _files(paths: tuple[str, ...], tally: _Tally) -> list[str]:
-    """The files named, folders walked for ``*.json`` and ``*.jsonl`` (sorted). A folder
-    with none is refused: it is almost always the wrong folder."""
-    found: list[str] = []
-    for path in paths:
-        if path != "-" and Path(path).is_dir():
-            inside = [
-                str(p)
-                for p in sorted(Path(path).rglob("*"))
-                if p.is_file() and p.suffix in (".json", ".jsonl")
-            ]
-            if not inside:
-                tally.refused.append(f"{path}: no *.json or *.jsonl file in this folder")
-            found.extend(inside)
-        else:
-            found.append(path)
-    return found
-
-
-@advisories_group.command("import")
-@click.argument("paths", nargs=-1, type=click.Path(allow_dash=True))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(ADVISORY_FORMATS),
-    default="auto",
-    show_default=True,
-    help="What the files are (auto: recognised from each document).",
-)
-@click.option(
-    "--from",
-    "collections",
-    multiple=True,
-    metavar="COLLECTION-URL",
-    help="Also read STIX vulnerabilities (with their software and relationships) from"
-    " this TAXII 2.1 collection. Repeat to combine.",
-)
-@_hub_options
-@pass_context
-def advisories_import(
-    context: Context,
-    paths: tuple[str, ...],
-    fmt: str,
-    collections: tuple[str, ...],
-    user: str | None,
-    token: str | None,
-) -> None:
-    """Import advisories from files, folders (walked for *.json, *.jsonl) or `-`.
-
-    A file holds one JSON document or JSON lines of them: CVE JSON 5 records, CSAF 2.0 /
-    2.1 documents, the CISA KEV catalog (it replaces the stored one), or STIX bundles
-    with vulnerability objects. An advisory already stored under the same id is
-    replaced. A document that fails is reported with the JSON path of its first error
-    and skipped; the others are imported (exit status 5 if any failed).
-    """
-    if not paths and not collections:
-        raise click.UsageError("give files, folders, `-` or --from COLLECTION-URL")
-    settings = context.settings()
-    tally = _Tally()
-    pulled: list[tuple[str, str, str]] = []
-    if collections:
-        client = _client(user, token, "--from")
-        try:
-            # Read the collections before anything is written: a hub that cannot be read
-            # leaves the database as it was (not the files stored and the rest missing),
-            # and the hub may be this database's own, which records each release while
-            # the import would hold the write lock.
-            pulled = list(_collection_rows(client, collections, tally))
-        finally:
-            client.close()
-    catalog = _open_catalog(context, settings)
-    try:
-        files = _files(paths, tally)
-        rows = _advisory_rows(files, fmt, tally, sys.stdin.buffer)
-        with click.progressbar(length=len(files), label="Importing", file=sys.stderr) as bar:
-            stored = catalog.put_advisories(_ticking(rows, bar, tally))
-        if pulled:
-            stored += catalog.put_advisories(pulled)
-        if tally.revoked:
-            tally.forgotten = catalog.remove_advisories(tally.revoked)
-        if tally.pending_kev:
-            tally.kev = catalog.put_known_exploited(sorted(tally.pending_kev.items()))
-    except HubError as exc:
-        raise HubCommandError(exc) from exc
-    finally:
-        catalog.close()
-    kev = f", {tally.kev} known-exploited CVEs (KEV catalog replaced)" if tally.kev else ""
-    if tally.forgotten:
-        kev += f", {tally.forgotten} revoked advisories removed"
-    click.echo(
-        f"Imported {stored} advisories from {tally.documents} document(s){kev};"
-        f" {len(tally.refused)} refused",
-        err=True,
-    )
-    for reason in tally.refused[:50]:
-        click.echo(f"  refused: {reason}", err=True)
-    if len(tally.refused) > 50:
-        click.echo(f"  ... and {len(tally.refused) - 50} more", err=True)
-    if tally.refused:
-        raise InputProblem(f"{len(tally.refused)} document(s) refused")
-
-
-def _advisory_rows(
-    files: list[str], fmt: str, tally: _Tally, stdin: IO[bytes]
-) -> Iterator[tuple[str, str, str] | None]:
-    """The rows to store; ``None`` after each file (the progress bar's tick)."""
-    for path in files:
-        try:
-            for name, document in _documents(path, stdin):
-                tally.documents += 1
-                try:
-                    advisories = _advisories_of(name, document, fmt, tally)
-                except AdvisoryFormatError as exc:
-                    tally.refused.append(str(exc))
-                    continue
-                for advisory in advisories:
-                    yield advisory.id, advisory.source, advisory_to_json(advisory)
-        except AdvisoryFormatError as exc:
-            tally.refused.append(str(exc))
-        except (OSError, UnicodeDecodeError) as exc:
-            tally.refused.append(f"{path}: cannot read: {exc}")
-        yield None
-
-
-def _ticking(
-    rows: Iterator[tuple[str, str, str] | None], bar: Any, tally: _Tally
-) -> Iterator[tuple[str, str, str]]:
-    for row in rows:
-        if row is None:
-            bar.update(1)
-            continue
-        tally.advisories += 1
-        yield row
-
-
-def _collection_rows(
-    client: TaxiiClient, collections: tuple[str, ...], tally: _Tally
-) -> Iterator[tuple[str, str, str]]:
-    from kakehashi.sync.client import PeerError
-
-    for url in collections:
-        objects: list[dict[str, Any]] = []
-        try:
-            for page in client.iter_objects(url, params={"match[type]": _STIX_TYPES}):
-                objects.extend(page.objects)
-        except PeerError as exc:
-            raise HubProblem(f"cannot read {url}: {exc}") from exc
-        tally.documents += 1
-        tally.revoked |= revoked_vulnerabilities(objects)
-        for advisory in advisories_from_stix(objects, source=url):
-            yield advisory.id, advisory.source, advisory_to_json(advisory)
-
-
-@advisories_group.command("list")
-@pass_context
-def advisories_list(context: Context) -> None:
-    """Summarise what is stored: advisories by source, KEV entries, inventories."""
-    settings = context.settings()
-    catalog = _open_catalog(context, settings)
-    try:
-        counts = catalog.counts()
-    finally:
-        catalog.close()
-    click.echo(
-        f"{counts['advisories']} advisories, {counts['known_exploited']} known-exploited CVEs,"
-        f" {counts['assets']} assets in {counts['asset_sources']} inventories"
-    )
-
-
-# -- assets ----------------------------------------------------------------------------
-
-
-@cli.group("assets")
-def assets_group() -> None:
-    """Operators' asset inventories: CSV and CycloneDX JSON (1.2 to 1.7)."""
-
-
-def _organization(settings: Settings, key: str, hint: str = "--org") -> str:
-    if not any(o.key == key for o in settings.organizations):
-        known = ", ".join(sorted(o.key for o in settings.organizations))
-        raise click.BadParameter(
-            f"no organisation {key!r} in the configuration ({known})", param_hint=hint
-        )
-    return key
-
-
-def _inventory_format(path: str, fmt: str, head: bytes) -> str:
-    if fmt != "auto":
-        return fmt
-    if path.lower().endswith(".csv"):
-        return "csv"
-    if path.lower().endswith(".json"):
-        return "cyclonedx"
-    return "cyclonedx" if head.lstrip(b"\xef\xbb\xbf \t\r\n").startswith(b"{") else "csv"
-
-
-class _Counting:
-    """A binary file that advances a progress bar by the bytes read from it."""
-
-    def __init__(self, raw: IO[bytes], bar: Any) -> None:
-        self._raw, self._bar = raw, bar
-
-    def read(self, size: int = -1) -> bytes:
-        data = self._raw.read(size)
-        self._bar.update(len(data))
-        return data
-
-    def lines(self, source: str) -> Iterator[str]:
-        """The file's lines as text (UTF-8, a byte order mark skipped), line ends kept."""
-        for number, line in enumerate(iter(self._raw.readline, b""), start=1):
-            self._bar.update(len(line))
-            try:
-                yield line.decode("utf-8-sig" if number == 1 else "utf-8")
-            except UnicodeDecodeError as exc:
-                raise InventoryFormatError(
-                    f"not UTF-8: {exc.reason}", source=source, line=number
-                ) from None
-
-
-@assets_group.command("import")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(dir_okay=False, allow_dash=True))
-@click.option("--org", "organization", required=True, help="The operator (organisation key).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(INVENTORY_FORMATS),
-    default="auto",
-    show_default=True,
-    help="CSV or CycloneDX JSON (auto: *.csv is CSV, *.json CycloneDX, other files are"
-    " CycloneDX when they start with `{`).",
-)
-@click.option(
-    "--source",
-    help="Name of this inventory (default: the file's name). Importing the same source"
-    " again replaces its assets. Only with one file.",
-)
-@click.option("--sector", help="Sector of every asset whose row does not give one.")
-@click.option(
-    "--criticality",
-    type=click.Choice([c.name.lower() for c in Criticality if c is not Criticality.UNKNOWN]),
-    help="Criticality of every asset whose row does not give one (SBOMs never do).",
-)
-@pass_context
-def assets_import(
-    context: Context,
-    paths: tuple[str, ...],
-    organization: str,
-    fmt: str,
-    source: str | None,
-    sector: str | None,
-    criticality: str | None,
-) -> None:
-    """Import an operator's inventories; each replaces the previous one from its source.
-
-    Each file is all or nothing: a bad row or a truncated file is reported with its line
-    (or JSON path) and nothing of that file is kept (its previous inventory stays); the
-    other files are still imported, and the exit status is 5.
-    """
-    settings = context.settings()
-    _organization(settings, organization)
-    if source is not None and len(paths) > 1:
-        raise click.BadParameter("give one file with --source", param_hint="--source")
-    default_criticality = Criticality.parse(criticality or "")
-    catalog = _open_catalog(context, settings)
-    refused: list[str] = []
-    try:
-        for path in paths:
-            name = source or ("<stdin>" if path == "-" else Path(path).name)
-            try:
-                stored = _import_inventory(
-                    catalog, path, name, organization, fmt, sector, default_criticality
-                )
-            except InventoryFormatError as exc:
-                refused.append(str(exc))
-                click.echo(f"Error: {exc}", err=True)
-                continue
-            click.echo(f"Imported {stored} assets of {organization} from {name}", err=True)
-    except HubError as exc:
-        raise HubCommandError(exc) from exc
-    finally:
-        catalog.close()
-    if refused:
-        raise InputProblem(
-            f"{len(refused)} of {len(paths)} inventories refused; nothing of them kept"
-        )
-
-
-def _import_inventory(
-    catalog: Catalog,
-    path: str,
-    name: str,
-    organization: str,
-    fmt: str,
-    sector: str | None,
-    criticality: Criticality,
-) -> int:
-    """One file into the catalog, in one transaction; how many assets."""
-    try:
-        raw: IO[bytes] = sys.stdin.buffer if path == "-" else open(path, "rb")  # noqa: SIM115
-    except OSError as exc:
-        raise InventoryFormatError(f"cannot read: {exc.strerror}", source=path) from exc
-    try:
-        size = 0 if path == "-" else Path(path).stat().st_size
-        head = raw.peek(64)[:64] if hasattr(raw, "peek") else b""
-        kind = _inventory_format(path, fmt, head)
-        with click.progressbar(length=max(size, 1), label=name, file=sys.stderr) as bar:
-            counted = _Counting(raw, bar)
-            assets: Iterator[Asset]
-            if kind == "csv":
-                assets = iter_csv_assets(
-                    counted.lines(name), organization=organization, source=name
-                )
-            else:
-                stream = cast(BinaryIO, counted)  # ijson only calls read()
-                assets = iter_cyclonedx_assets(stream, organization=organization, source=name)
-            return catalog.replace_assets(
-                organization,
-                name,
-                (asset_to_row(_defaults(a, sector, criticality))[1:] for a in assets),
-            )
-    finally:
-        if raw is not sys.stdin.buffer:
-            raw.close()
-
-
-def _defaults(asset: Asset, sector: str | None, criticality: Criticality) -> Asset:
-    from dataclasses import replace
-
-    if (sector and not asset.sector) or (
-        criticality is not Criticality.UNKNOWN and asset.criticality is Criticality.UNKNOWN
-    ):
-        return replace(
-            asset,
-            sector=asset.sector or (sector or ""),
-            criticality=asset.criticality
-            if asset.criticality is not Criticality.UNKNOWN
-            else criticality,
-        )
-    return asset
-
-
-@assets_group.command("list")
-@pass_context
-def assets_list(context: Context) -> None:
-    """The imported inventories: organisation, source, assets, when."""
-    from kakehashi.stix.timestamps import format_us
-
-    settings = context.settings()
-    catalog = _open_catalog(context, settings)
-    try:
-        sources = catalog.asset_sources()
-    finally:
-        catalog.close()
-    if not sources:
-        click.echo("no inventories imported")
-    for s in sources:
-        click.echo(f"{s.organization}\t{s.source}\t{s.assets} assets\t{format_us(s.imported_us)}")
-
-
-@assets_group.command("remove")
-@click.option("--org", "organization", required=True, help="The operator (organisation key).")
-@click.option("--source", help="Only this inventory (default: all of the organisation's).")
-@pass_context
-def assets_remove(context: Context, organization: str, source: str | None) -> None:
-    """Forget an operator's inventory (all of it, or one source)."""
-    settings = context.settings()
-    catalog = _open_catalog(context, settings)
-    try:
-        removed = catalog.remove_assets(organization, source)
-    finally:
-        catalog.close()
-    click.echo(f"Removed {removed} assets of {organization}", err=True)
 
 
 # -- exposure --------------------------------------------------------------------------
@@ -722,7 +198,7 @@ def _render_table(exposures: list[Exposure]) -> str:
     show_default=True,
     help="Lowest TLP of the STIX objects; an advisory's stricter TLP wins.",
 )
-@_hub_options
+@hub_options
 @pass_context
 def exposure_command(
     context: Context,
@@ -746,7 +222,7 @@ def exposure_command(
     """
     settings = context.settings()
     for key in organizations:
-        _organization(settings, key)
+        known_organization(settings, key)
     if identity is not None and not _IDENTITY.fullmatch(identity):
         raise click.BadParameter(
             f"{identity!r} is not a STIX identity id (identity--UUID)", param_hint="--identity"
@@ -761,8 +237,8 @@ def exposure_command(
         raise click.UsageError(
             "STIX output needs the reporting CERT: give --identity or set [hub] organization"
         )
-    client = _client(user, token, "--report-to") if report_to is not None else None
-    catalog = _open_catalog(context, settings)
+    client = taxii_client(user, token, "--report-to") if report_to is not None else None
+    catalog = open_catalog(context, settings)
     try:
         counts = catalog.counts()
         with _collector_paused():
