@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 from click.testing import CliRunner, Result
 
-from kakehashi.match.command import _TLP_2_IDS, EXIT_INPUT, match_command
-from kakehashi.stix.markings import TLP_IDS
+from kakehashi.match.command import EXIT_INPUT, match_command
+from kakehashi.stix.markings import TLP_2_MARKING_IDS, TLP_IDS, Tlp
 from kakehashi.stix.validate import validate_object
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -88,7 +88,7 @@ def test_the_bundle_goes_to_standard_output_by_default() -> None:
     result = invoke(str(FIXTURES / "conn.log"), "--tlp", "amber")
     assert result.exit_code == 0
     bundle = json.loads(result.stdout)
-    amber = _TLP_2_IDS[next(t for t in _TLP_2_IDS if t.label == "amber")]
+    amber = TLP_2_MARKING_IDS[Tlp.AMBER]
     assert TLP_IDS[amber].label == "amber"
     assert all(o["object_marking_refs"] == [amber] for o in bundle["objects"])
     assert set(by_indicator(bundle)) == {1, 3, 4, 17}

@@ -27,7 +27,7 @@ from kakehashi.match.report import render_summary
 from kakehashi.match.run import RunResult, match_inputs
 from kakehashi.match.sightings import identity_object, sightings, write_bundle
 from kakehashi.match.windows import parse_duration_s
-from kakehashi.stix.markings import Tlp
+from kakehashi.stix.markings import TLP_2_MARKING_IDS, Tlp
 from kakehashi.stix.timestamps import now_us
 from kakehashi.sync.client import PeerError, TaxiiClient
 
@@ -42,13 +42,6 @@ EXIT_INPUT = 5
 EXIT_PEER = 7
 
 _IDENTITY = re.compile(r"identity--[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-_TLP_2_IDS = {
-    Tlp.CLEAR: "marking-definition--94868c89-83c2-464b-929b-a1a8aa3c8487",
-    Tlp.GREEN: "marking-definition--bab4a63c-aed9-4cf5-a766-dfca5abac2bb",
-    Tlp.AMBER: "marking-definition--55d920b0-5e8b-4f79-9ee9-91f868d9b421",
-    Tlp.AMBER_STRICT: "marking-definition--939a9414-2ddd-4d32-a0cd-375ea402b003",
-    Tlp.RED: "marking-definition--e828b379-4e03-4974-9ac4-e53a884c97c1",
-}
 _POST_BATCH = 500
 
 
@@ -245,7 +238,7 @@ def match_command(
         )
         click.echo(render_summary(index, run), err=True)
         created_us = now_us()
-        marking = [_TLP_2_IDS[Tlp.parse(tlp)]] if tlp else []
+        marking = [TLP_2_MARKING_IDS[Tlp.parse(tlp)]] if tlp else []
         objects = sightings(
             run.matches, identity=identity, created_us=created_us, marking_refs=marking
         )

@@ -14,17 +14,15 @@ older one.
 
 from __future__ import annotations
 
-import sqlite3
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from itertools import islice
 from typing import Any
 
-from kakehashi.errors import StoreUnavailable
 from kakehashi.stix.timestamps import now_us
-from kakehashi.store.postgres import PostgresStore, _QmarkCursor
+from kakehashi.store.postgres import PostgresStore
 from kakehashi.store.postgres import _translated as _postgres_errors
 from kakehashi.store.sqlite import SqliteStore
 from kakehashi.store.sqlite import _translated as _sqlite_errors
@@ -207,19 +205,8 @@ class Catalog(ABC):
 class SqliteCatalog(SqliteStore, Catalog):
     """The catalog in the hub's SQLite file (same connection rules as the store)."""
 
-    @contextmanager
-    def _bulk(self) -> Iterator[sqlite3.Cursor]:
-        writer = self._writer
-        if writer is None:
-            raise StoreUnavailable("the SQLite store is not open")
-        with self._write_lock, _sqlite_errors():
-            writer.execute("BEGIN IMMEDIATE")
-            try:
-                yield writer.cursor()
-            except BaseException:
-                writer.execute("ROLLBACK")
-                raise
-            writer.execute("COMMIT")
+    def _bulk(self) -> AbstractContextManager[Any]:
+        return self._transaction()
 
     def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         with self._read() as cur, _sqlite_errors():
@@ -231,15 +218,8 @@ class SqliteCatalog(SqliteStore, Catalog):
 class PostgresCatalog(PostgresStore, Catalog):
     """The catalog in the hub's PostgreSQL database."""
 
-    @contextmanager
-    def _bulk(self) -> Iterator[_QmarkCursor]:
-        with (
-            _postgres_errors(),
-            self._connection() as conn,
-            conn.transaction(),
-            conn.cursor() as raw,
-        ):
-            yield _QmarkCursor(raw)
+    def _bulk(self) -> AbstractContextManager[Any]:
+        return self._transaction()
 
     def _stream(self, sql: str, params: Sequence[Any]) -> Iterator[tuple[Any, ...]]:
         # A server-side cursor: a million assets never sit in memory at once.

@@ -136,14 +136,20 @@ class PostgresStore(SqlStore):
             yield _QmarkCursor(cur)
 
     @contextmanager
-    def _write(self, collection_id: str) -> Iterator[tuple[Cursor, int]]:
+    def _transaction(self) -> Iterator[_QmarkCursor]:
+        """A cursor in one transaction on a pooled connection: committed on exit, rolled
+        back on an exception."""
         with (
             _translated(),
             self._connection() as conn,
             conn.transaction(),
             conn.cursor() as raw_cursor,
         ):
-            cur = _QmarkCursor(raw_cursor)
+            yield _QmarkCursor(raw_cursor)
+
+    @contextmanager
+    def _write(self, collection_id: str) -> Iterator[tuple[Cursor, int]]:
+        with self._transaction() as cur:
             cur.execute(
                 "INSERT INTO collection_clock (collection_id, last_added_us) VALUES (?, 0)"
                 " ON CONFLICT (collection_id) DO NOTHING",
@@ -175,12 +181,7 @@ class PostgresStore(SqlStore):
 
     @contextmanager
     def _audit_write(self) -> Iterator[Cursor]:
-        with (
-            _translated(),
-            self._connection() as conn,
-            conn.transaction(),
-            conn.cursor() as raw_cursor,
-        ):
+        with self._transaction() as cur:
             # A release record need not wait for the disk; see SqlStore._audit_write.
-            raw_cursor.execute("SET LOCAL synchronous_commit TO OFF")
-            yield _QmarkCursor(raw_cursor)
+            cur.execute("SET LOCAL synchronous_commit TO OFF")
+            yield cur

@@ -201,19 +201,32 @@ class SqliteStore(SqlStore):
         return int(cur.fetchone()[0])
 
     @contextmanager
-    def _write(self, collection_id: str) -> Iterator[tuple[Cursor, int]]:
+    def _transaction(self, *, synchronous: str = "") -> Iterator[sqlite3.Cursor]:
+        """A cursor in one write transaction on the writer connection, under the write
+        lock: committed on exit, rolled back on an exception. ``synchronous`` (e.g.
+        ``NORMAL``) applies to this commit only."""
         writer = self._writer
         if writer is None:
             raise StoreUnavailable("the SQLite store is not open")
         with self._write_lock, _translated():
-            writer.execute("BEGIN IMMEDIATE")
+            if synchronous:
+                writer.execute(f"PRAGMA synchronous = {synchronous}")
             try:
-                cur = writer.cursor()
-                yield cur, self._clock(cur, collection_id)
-            except BaseException:
-                writer.execute("ROLLBACK")
-                raise
-            writer.execute("COMMIT")
+                writer.execute("BEGIN IMMEDIATE")
+                try:
+                    yield writer.cursor()
+                except BaseException:
+                    writer.execute("ROLLBACK")
+                    raise
+                writer.execute("COMMIT")
+            finally:
+                if synchronous:
+                    writer.execute(f"PRAGMA synchronous = {self.synchronous}")
+
+    @contextmanager
+    def _write(self, collection_id: str) -> Iterator[tuple[Cursor, int]]:
+        with self._transaction() as cur:
+            yield cur, self._clock(cur, collection_id)
 
     # -- group commit --------------------------------------------------------------------
 
@@ -337,20 +350,7 @@ class SqliteStore(SqlStore):
 
     @contextmanager
     def _audit_write(self) -> Iterator[Cursor]:
-        writer = self._writer
-        if writer is None:
-            raise StoreUnavailable("the SQLite store is not open")
-        with self._write_lock, _translated():
-            # WAL with synchronous=NORMAL: the commit survives a crash of the hub without
-            # an fsync per read; the next FULL commit makes it survive a power cut too.
-            writer.execute("PRAGMA synchronous = NORMAL")
-            try:
-                writer.execute("BEGIN IMMEDIATE")
-                try:
-                    yield writer.cursor()
-                except BaseException:
-                    writer.execute("ROLLBACK")
-                    raise
-                writer.execute("COMMIT")
-            finally:
-                writer.execute(f"PRAGMA synchronous = {self.synchronous}")
+        # WAL with synchronous=NORMAL: the commit survives a crash of the hub without an
+        # fsync per read; the next FULL commit makes it survive a power cut too.
+        with self._transaction(synchronous="NORMAL") as cur:
+            yield cur
