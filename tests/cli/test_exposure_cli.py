@@ -25,6 +25,7 @@ from kakehashi.api import create_app
 from kakehashi.cli import cli
 from kakehashi.config import parse_settings
 from kakehashi.store import Store
+from serial.hubproc import postgres_url
 
 CERT = "identity--5f0e7a3c-2a71-4bb2-9e9b-0c2f1d8a6b11"
 TELCO = "identity--a8d3c6f2-7d1e-4c55-8a0b-3e6f9b2c4d22"
@@ -171,17 +172,7 @@ def _sbom(components: list[dict[str, Any]]) -> dict[str, Any]:
 @pytest.fixture
 def database(backend: str, tmp_path: Path, store: Store, postgres_dsn: str | None) -> str:
     """The store's database as a hub.toml URL (the store fixture migrated and emptied it)."""
-    if backend == "sqlite":
-        return "sqlite:///hub.db"
-    from urllib.parse import quote
-
-    from psycopg.conninfo import conninfo_to_dict
-
-    parts = conninfo_to_dict(str(postgres_dsn))
-    query = "&".join(
-        f"{k}={quote(str(parts[k]), safe='/')}" for k in ("host", "port") if k in parts
-    )
-    return f"postgresql://{parts.get('user', '')}@/{parts['dbname']}?{query}"
+    return "sqlite:///hub.db" if backend == "sqlite" else postgres_url(str(postgres_dsn))
 
 
 @pytest.fixture

@@ -18,6 +18,7 @@ import time
 from collections import Counter
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -30,6 +31,7 @@ from conftest import API_ROOT, COLLECTION, basic, post_headers
 from stixgen import indicator
 
 __all__ = [
+    "CrashLedger",
     "Follower",
     "HubProcess",
     "config_with_database",
@@ -41,6 +43,7 @@ __all__ = [
     "read_all",
     "served_texts",
     "write_envelopes",
+    "write_until_refused",
 ]
 
 START_TIMEOUT_S = 30.0
@@ -410,6 +413,50 @@ def write_envelopes(base: str, writer: int, envelopes: int, size: int) -> list[t
             status = post_objects(client, base, [indicator(n) for n in range(first, first + size)])
             acked.extend((s["id"], s["version"]) for s in status["successes"])
     return acked
+
+
+@dataclass
+class CrashLedger:
+    """What crash-test writers sent and what the hub acknowledged, by envelope number."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sent: dict[int, list[str]] = field(default_factory=dict)
+    acked: dict[int, dict[str, Any]] = field(default_factory=dict)
+    in_flight: set[int] = field(default_factory=set)
+    unexpected: list[str] = field(default_factory=list)
+    lost: dict[int, str] = field(default_factory=dict)
+
+
+def write_until_refused(
+    base: str, writer: int, ledger: CrashLedger, stop: threading.Event, size: int
+) -> None:
+    """Post envelopes of ``size`` new indicators until ``stop``, a refusal or the hub dies,
+    recording each envelope's ids before it is sent and its status once acknowledged."""
+    with httpx.Client(timeout=30.0) as client:
+        for round_ in range(10_000):
+            if stop.is_set():
+                return
+            number = writer * 10_000 + round_
+            objects = [indicator(number * size + i) for i in range(size)]
+            with ledger.lock:
+                ledger.sent[number] = [o["id"] for o in objects]
+                ledger.in_flight.add(number)
+            try:
+                response = client.post(
+                    objects_url(base), json={"objects": objects}, headers=post_headers("alice")
+                )
+            except httpx.TransportError as exc:  # the hub died under us
+                with ledger.lock:
+                    ledger.in_flight.discard(number)
+                    ledger.lost[number] = type(exc).__name__
+                return
+            with ledger.lock:
+                ledger.in_flight.discard(number)
+                if response.status_code == 202:
+                    ledger.acked[number] = response.json()
+                else:
+                    ledger.unexpected.append(f"{response.status_code}: {response.text}")
+                    return
 
 
 def follow_until(

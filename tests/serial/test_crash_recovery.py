@@ -10,18 +10,16 @@ from __future__ import annotations
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from conftest import API_ROOT, basic, post_headers
+from conftest import API_ROOT, basic
 from stixgen import indicator
 
 from .conftest import StartHub
-from .hubproc import Follower, objects_url, post_objects, read_all
+from .hubproc import CrashLedger, Follower, post_objects, read_all, write_until_refused
 
 pytestmark = pytest.mark.serial
 
@@ -30,54 +28,14 @@ WRITERS = 3
 ACKS_BEFORE_KILL = 6
 
 
-@dataclass
-class Ledger:
-    """What the writers sent and what the hub acknowledged, by envelope number."""
-
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    sent: dict[int, list[str]] = field(default_factory=dict)
-    acked: dict[int, dict[str, Any]] = field(default_factory=dict)
-    in_flight: set[int] = field(default_factory=set)
-    unexpected: list[str] = field(default_factory=list)
-    lost: dict[int, str] = field(default_factory=dict)
-
-
-def _write_until_refused(base: str, writer: int, ledger: Ledger, stop: threading.Event) -> None:
-    with httpx.Client(timeout=30.0) as client:
-        for round_ in range(10_000):
-            if stop.is_set():
-                return
-            number = writer * 10_000 + round_
-            objects = [indicator(number * ENVELOPE + i) for i in range(ENVELOPE)]
-            with ledger.lock:
-                ledger.sent[number] = [o["id"] for o in objects]
-                ledger.in_flight.add(number)
-            try:
-                response = client.post(
-                    objects_url(base), json={"objects": objects}, headers=post_headers("alice")
-                )
-            except httpx.TransportError as exc:  # the hub died under us
-                with ledger.lock:
-                    ledger.in_flight.discard(number)
-                    ledger.lost[number] = type(exc).__name__
-                return
-            with ledger.lock:
-                ledger.in_flight.discard(number)
-                if response.status_code == 202:
-                    ledger.acked[number] = response.json()
-                else:
-                    ledger.unexpected.append(f"{response.status_code}: {response.text}")
-                    return
-
-
 def test_sigkill_mid_ingest_keeps_every_acknowledged_object(
     backend: str, hub_config: Path, start_hub: StartHub
 ) -> None:
     hub = start_hub(hub_config)
-    ledger = Ledger()
+    ledger = CrashLedger()
     stop = threading.Event()
     writers = [
-        threading.Thread(target=_write_until_refused, args=(hub.base_url, w, ledger, stop))
+        threading.Thread(target=write_until_refused, args=(hub.base_url, w, ledger, stop, ENVELOPE))
         for w in range(WRITERS)
     ]
     for thread in writers:

@@ -12,60 +12,19 @@ import sys
 import threading
 import time
 from collections import Counter
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from conftest import post_headers
-from stixgen import indicator
-
 from .conftest import StartHub
-from .hubproc import objects_url, read_all
+from .hubproc import CrashLedger, read_all, write_until_refused
 
 pytestmark = pytest.mark.serial
 
 ENVELOPE = 10
 WRITERS = 12
 ACKS_BEFORE_KILL = 30
-
-
-@dataclass
-class Ledger:
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    sent: dict[int, list[str]] = field(default_factory=dict)
-    acked: dict[int, dict[str, Any]] = field(default_factory=dict)
-    in_flight: set[int] = field(default_factory=set)
-    unexpected: list[str] = field(default_factory=list)
-
-
-def _write(base: str, writer: int, ledger: Ledger, stop: threading.Event) -> None:
-    with httpx.Client(timeout=30.0) as client:
-        for round_ in range(10_000):
-            if stop.is_set():
-                return
-            number = writer * 10_000 + round_
-            objects = [indicator(number * ENVELOPE + i) for i in range(ENVELOPE)]
-            with ledger.lock:
-                ledger.sent[number] = [o["id"] for o in objects]
-                ledger.in_flight.add(number)
-            try:
-                response = client.post(
-                    objects_url(base), json={"objects": objects}, headers=post_headers("alice")
-                )
-            except httpx.TransportError:  # the hub died under us
-                with ledger.lock:
-                    ledger.in_flight.discard(number)
-                return
-            with ledger.lock:
-                ledger.in_flight.discard(number)
-                if response.status_code == 202:
-                    ledger.acked[number] = response.json()
-                else:
-                    ledger.unexpected.append(f"{response.status_code}: {response.text}")
-                    return
 
 
 def _audit_verify(config: Path) -> subprocess.CompletedProcess[str]:
@@ -102,10 +61,10 @@ def test_sigkill_under_many_concurrent_writers_keeps_every_acknowledged_object(
     hub = start_hub(hub_config)
     # PostgreSQL test databases keep the audit records of earlier tests.
     records_before = _audit_count(hub_config)
-    ledger = Ledger()
+    ledger = CrashLedger()
     stop = threading.Event()
     writers = [
-        threading.Thread(target=_write, args=(hub.base_url, w, ledger, stop))
+        threading.Thread(target=write_until_refused, args=(hub.base_url, w, ledger, stop, ENVELOPE))
         for w in range(WRITERS)
     ]
     for thread in writers:
