@@ -1,7 +1,9 @@
 """Exposure engine (issue 6): which assets an advisory hits, and why. Pure; no I/O.
 
-Modules, bottom up: ``errors``, ``versions`` (comparators, ranges), ``model`` (records),
-``cve`` and ``kev`` (advisories in), ``inventory`` (assets in), ``matcher`` (exposures out).
+Modules, bottom up: ``errors``, ``versions`` and ``vers`` (comparators, ranges), ``model``
+(records), ``matcher`` (exposures), advisories in from ``cve``, ``csaf`` (with
+``csaf_tree``), ``kev`` and ``from_stix``, assets in from ``inventory``, exposures out as
+STIX by ``as_stix``, and ``serial`` (records to and from the hub database's rows).
 """
 
 from __future__ import annotations
