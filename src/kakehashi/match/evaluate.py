@@ -101,7 +101,8 @@ class ObservationView:
         if self._by_type is None:
             by_type: dict[str, list[tuple[str, SCO]]] = {}
             for key, obj in self.objects.items():
-                by_type.setdefault(str(obj.get("type")), []).append((key, obj))
+                if isinstance(obj, Mapping):  # anything else in a bundle is not an SCO
+                    by_type.setdefault(str(obj.get("type")), []).append((key, obj))
             self._by_type = by_type
         return self._by_type.get(object_type, [])
 
