@@ -6,7 +6,9 @@ STAMP := $(VENV)/.installed-stamp
 
 .PHONY: run test check bench clean
 
-$(STAMP): pyproject.toml
+# setup.py and _scan.c too: the editable install compiles the matcher's C loop, and only
+# a reinstall rebuilds it.
+$(STAMP): pyproject.toml setup.py src/kakehashi/match/_scan.c
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e '.[test,dev]'
@@ -37,4 +39,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/exposure_bench.py
 
 clean:
-	rm -rf $(VENV) .run build dist src/*.egg-info
+	rm -rf $(VENV) .run build dist src/*.egg-info src/kakehashi/match/*.so

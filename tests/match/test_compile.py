@@ -10,6 +10,9 @@ from kakehashi.match.probe import required_literal
 
 from .helpers import NOW, domain, index_of, indicator, ip, obs
 
+#: Through the compiled loop and the Python one (conftest.engine_loop).
+pytestmark = pytest.mark.usefixtures("engine_loop")
+
 
 def build(*objects: dict[str, object]) -> Matcher:
     builder = IndexBuilder(now_us=NOW)

@@ -57,6 +57,9 @@ from kakehashi.match.parse import parse
 from .helpers import NOW, indicator
 from .randomstix import BASE, Generator, as_bundle
 
+#: Through the compiled loop and the Python one (conftest.engine_loop).
+pytestmark = pytest.mark.usefixtures("engine_loop")
+
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # stix2-matcher imports deprecated modules
     from stix2matcher.matcher import Pattern as ReferencePattern

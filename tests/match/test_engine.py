@@ -3,12 +3,17 @@ temporal search and its budget."""
 
 from __future__ import annotations
 
+import pytest
+
 from kakehashi.match.engine import Matcher
 from kakehashi.match.observation import Observation
 from kakehashi.match.parse import parse
 from kakehashi.match.temporal import Candidate, find_bindings, temporal_tree
 
 from .helpers import T0, domain, index_of, ip, obs, run
+
+#: Through the compiled loop and the Python one (conftest.engine_loop).
+pytestmark = pytest.mark.usefixtures("engine_loop")
 
 A = "[domain-name:value = 'a.example']"
 

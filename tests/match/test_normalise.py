@@ -8,6 +8,9 @@ from kakehashi.match.normalise import canonical_hash_name, ipv4_value, ipv6_valu
 
 from .helpers import domain, ip, matches, obs
 
+#: Through the compiled loop and the Python one (conftest.engine_loop).
+pytestmark = pytest.mark.usefixtures("engine_loop")
+
 SHA256 = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
 
 

@@ -12,6 +12,9 @@ import pytest
 
 from .helpers import T0, domain, ip, matches, obs, run
 
+#: Through the compiled loop and the Python one (conftest.engine_loop).
+pytestmark = pytest.mark.usefixtures("engine_loop")
+
 FILE: dict[str, Any] = {
     "type": "file",
     "name": "setup.exe",

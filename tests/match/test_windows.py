@@ -21,6 +21,9 @@ from kakehashi.stix.validate import validate_object
 
 from .helpers import NOW, T0, domain, index_of, indicator, ip, obs
 
+#: Through the compiled loop and the Python one (conftest.engine_loop).
+pytestmark = pytest.mark.usefixtures("engine_loop")
+
 FIXTURES = Path(__file__).parent / "fixtures"
 INDICATORS = str(FIXTURES / "indicators.json")
 IDENTITY = "identity--5f0e7a3c-2a71-4bb2-9e9b-0c2f1d8a6b11"

@@ -18,7 +18,7 @@ import enum
 from array import array
 from collections import Counter
 from collections.abc import Hashable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from kakehashi.match.anchors import (
@@ -203,6 +203,9 @@ class Index:
     compound: dict[int, TemporalNode]
     objects_read: int = 0
     versions_read: int = 0
+    #: The plans as the compiled loop reads them (with its filters and flat tables):
+    #: built by the first :class:`~kakehashi.match.engine.Matcher` that needs them.
+    c_plans: dict[str, Any] | None = field(default=None, repr=False, compare=False)
 
     def counts(self) -> Counter[Status]:
         """How many indicators (latest versions) ended in each status."""

@@ -8,6 +8,10 @@ a ``[…]`` of a multi-observation pattern makes the observation a *candidate* o
 indicator. Candidates are decided by :mod:`kakehashi.match.temporal` when the run ends,
 or earlier when an indicator has ``max_candidates`` of them.
 
+The loop over objects runs in C (:mod:`kakehashi.match._scan`) when the package was built
+with a compiler, and as :meth:`Matcher._feed_python` otherwise: the same tables, the same
+order of hits, the same answers (tests run both). ``COMPILED`` says which is in use.
+
 With a window length (``window_us``), matches are tallied per indicator per
 epoch-aligned window (:mod:`kakehashi.match.windows`) of the observation's first_observed;
 a match over several observations belongs to the window of the earliest of them.
@@ -21,23 +25,122 @@ not complete a match, the older half is dropped and the indicator is reported as
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import partial
+from types import ModuleType
 from typing import Any
 
 from kakehashi.match.anchors import exact_key
-from kakehashi.match.compile import Index
+from kakehashi.match.compile import Index, TypePlan
 from kakehashi.match.evaluate import ObservationView
+from kakehashi.match.normalise import CANONICAL_HASH_NAMES, Normaliser, domain_value, hex_value
 from kakehashi.match.observation import SCO, Observation
-from kakehashi.match.probe import Probe, Target, addresses_containing
+from kakehashi.match.probe import AddressRanges, Probe, Target, addresses_containing
 from kakehashi.match.temporal import Candidate, find_bindings
 from kakehashi.match.windows import Window
 
-__all__ = ["IndicatorMatch", "Matcher"]
+_scan: ModuleType | None
+try:
+    from kakehashi.match import _scan
+except ImportError:  # built without a C compiler: the Python loop does the same work
+    _scan = None
+
+__all__ = ["COMPILED", "IndicatorMatch", "Matcher"]
+
+#: Whether the compiled loop is available (and so used by default).
+COMPILED = _scan is not None
 
 _UNSEEN = object()
 #: Addresses whose CIDR answer is remembered per probe before the memo starts over.
 _MEMO_SIZE = 1 << 16
+#: Exact tables this large get a Bloom filter in front of them in the C loop: below it,
+#: the table stays in the CPU's caches and the filter would only add a step.
+_BLOOM_FROM = 16_384
+
+
+def _remembered_containing(ranges: AddressRanges, value: str) -> tuple[Target, ...]:
+    """The networks holding an address, through the probe's memo (addresses repeat a lot
+    in real traffic): what the Python loop inlines, for the C loop's IPv6 addresses."""
+    memo = ranges[2]
+    inside: tuple[Target, ...] | None = memo.get(value)
+    if inside is None:
+        inside = addresses_containing(ranges, value)
+        if len(memo) >= _MEMO_SIZE:
+            memo.clear()
+        memo[value] = inside
+    return inside
+
+
+def _bloom(exact: dict[Any, Any]) -> bytes | None:
+    if _scan is None or len(exact) < _BLOOM_FROM:
+        return None
+    size = 1 << (2 * len(exact) - 1).bit_length()  # bytes: about 16 bits a key
+    filter_bytes: bytes = _scan.bloom(exact, size)
+    return filter_bytes
+
+
+def _rule_kind(rule: Normaliser | None) -> int:
+    """What _scan.c may do without calling ``rule`` (its RULE_* kinds): it knows that these
+    rules leave ASCII text without capitals (and, for domains, a trailing dot) alone."""
+    return 1 if rule is hex_value else 2 if rule is domain_value else 0
+
+
+def _c_slow_entry(probe: Probe) -> tuple[Any, ...]:
+    """A slow probe for _scan.c: a hash probe (``file:hashes.'SHA-256'``) it runs itself,
+    or ``(probe,)`` for :meth:`Matcher._slow`."""
+    walk = probe.walk
+    if walk is None or len(walk) != 2 or walk[0] != "hashes" or probe.address_ranges is not None:
+        return (probe,)
+    return (
+        walk[0],
+        walk[1],
+        probe.rule,
+        _rule_kind(probe.rule),
+        probe.exact,
+        _bloom(probe.exact),
+        probe.checks,
+        CANONICAL_HASH_NAMES,
+        (probe,),
+    )
+
+
+def _c_plans(plans: dict[str, TypePlan]) -> dict[str, Any]:
+    """The plans in the plain tuples :func:`kakehashi.match._scan.feed` reads."""
+    found: dict[str, Any] = {}
+    for object_type, plan in plans.items():
+        fast = []
+        for key, rule, slash_rule, exact, ranges, checks in plan.fast:
+            ipv4_table = ipv6_lookup = None
+            if ranges is not None:
+                if ranges[0] is not None:
+                    ipv4_table = ranges[0].c_table()
+                if ranges[1] is not None:
+                    ipv6_lookup = partial(_remembered_containing, ranges)
+            # A network check acts on network text ("10.1.0.0/16") alone: C skips the
+            # call for plain addresses, the bulk of the traffic.
+            network = tuple(c for c in checks if getattr(c, "__func__", None) is _NETWORK_CHECK)
+            others = tuple(c for c in checks if c not in network)
+            fast.append(
+                (
+                    key,
+                    rule,
+                    slash_rule,
+                    exact,
+                    ipv4_table,
+                    ipv6_lookup,
+                    others,
+                    network,
+                    _bloom(exact),
+                    _rule_kind(rule),
+                )
+            )
+        slow = tuple(_c_slow_entry(probe) for probe in plan.slow)
+        found[object_type] = (tuple(fast), slow, plan.scan)
+    return found
+
+
+_NETWORK_CHECK: Callable[..., None] = Probe._cidr_network
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,7 +175,9 @@ class _Tally:
     count: int
     first_us: int
     last_us: int
-    refs: list[str]
+    #: Ordered, and a dict so that "seen already?" is one lookup: at 1,000 refs, a list's
+    #: ``in`` took a fifth of a run where 1 % of observations matched.
+    refs: dict[str, None]
     example: str
 
 
@@ -92,6 +197,8 @@ class Matcher:
         search_budget: steps allowed to one temporal search.
         window_us: tally per window of this length (microseconds, whole seconds;
             epoch-aligned) rather than per run.
+        compiled: use the compiled loop (``True``: it must be there), the Python one
+            (``False``), or the compiled one when it is there (``None``).
 
     Example::
 
@@ -109,7 +216,10 @@ class Matcher:
         max_refs: int = 1_000,
         search_budget: int = 200_000,
         window_us: int | None = None,
+        compiled: bool | None = None,
     ) -> None:
+        if compiled and _scan is None:
+            raise RuntimeError("kakehashi.match._scan was not built (no C compiler at install)")
         if window_us is not None and (window_us <= 0 or window_us % 1_000_000):
             raise ValueError("window_us must be a positive whole number of seconds")
         self.index = index
@@ -127,6 +237,11 @@ class Matcher:
         self._tallies: dict[tuple[int, int], _Tally] = {}
         self._hits: dict[Target, Any] = {}
         self._buffers: dict[int, list[Candidate]] = {}
+        self._c_plans: dict[str, Any] | None = None
+        if _scan is not None and compiled is not False:
+            if index.c_plans is None:
+                index.c_plans = _c_plans(self._plans)
+            self._c_plans = dict(index.c_plans)  # a matcher's own: tests swap entries
 
     # -- feeding ---------------------------------------------------------------------------
 
@@ -135,8 +250,22 @@ class Matcher:
         self.feed_all((observation,))
 
     def feed_all(self, observations: Iterable[Observation]) -> None:
-        """Match observations in order (the loop is here, with its names bound once, because
-        it runs per object of every observation: the cost of matching is mostly this)."""
+        """Match observations in order."""
+        if self._c_plans is not None and _scan is not None:
+            count: int = _scan.feed(
+                observations, self._c_plans, self._hits, self._resolve, self._slow, self._feed_one
+            )
+        else:
+            count = self._feed_python(observations)
+        self.observations += count
+
+    def _feed_one(self, observation: Observation) -> int:
+        """What the C loop hands back: an observation that is not a tuple of plain dicts."""
+        return self._feed_python((observation,))
+
+    def _feed_python(self, observations: Iterable[Observation]) -> int:
+        """The loop, in Python (the names are bound once because this runs per object of
+        every observation: the cost of matching is mostly this). _scan.c mirrors it."""
         plans = self._plans
         hits = self._hits  # reused: cleared after each observation that fired something
         setdefault = hits.setdefault
@@ -196,7 +325,7 @@ class Matcher:
                     self._resolve(hits, observation)
                 finally:
                     hits.clear()
-        self.observations += count
+        return count
 
     @staticmethod
     def _slow(
@@ -219,16 +348,34 @@ class Matcher:
                     check(value, hits)
 
     def _resolve(self, hits: dict[Target, Any], observation: Observation) -> None:
+        """Decide what an observation's hits mean. Runs for every observation that fired
+        anything (a tenth of them in the benchmark's mix), so the usual case, an indicator
+        that its anchor decides, is :meth:`_tally` inlined."""
         index = self.index
         alive = index.alive
+        tallies = self._tallies
+        _, first, last, number, ref = observation
+        length = self.window_us
+        start = first // length * length if length else 0
         view: ObservationView | None = None
-        masks: dict[int, tuple[int, Any]] = {}
+        masks: dict[int, tuple[int, Any]] | None = None
         tallied = False
         for target, example in hits.items():
             if target >= 0:
                 if alive[target]:
-                    self._tally(target, observation, example)
                     tallied = True
+                    tally = tallies.get((target, start))
+                    if tally is None:
+                        refs = {ref: None} if ref is not None else {}
+                        tallies[(target, start)] = _Tally(number, first, last, refs, _text(example))
+                        continue
+                    tally.count += number
+                    if first < tally.first_us:
+                        tally.first_us = first
+                    if last > tally.last_us:
+                        tally.last_us = last
+                    if ref is not None and len(tally.refs) < self.max_refs:
+                        tally.refs.setdefault(ref)
                 continue
             leaf = index.leaves[~target]
             if leaf.roots is not None:
@@ -243,10 +390,13 @@ class Matcher:
                     self._tally(slot, observation, example)
                     tallied = True
                 else:
+                    if masks is None:
+                        masks = {}
                     previous = masks.get(slot)
                     masks[slot] = (mask | previous[0], previous[1]) if previous else (mask, example)
-        for slot, (mask, example) in masks.items():
-            self._candidate(slot, observation, mask, example)
+        if masks:
+            for slot, (mask, example) in masks.items():
+                self._candidate(slot, observation, mask, example)
             tallied = True
         if tallied:
             self.matched_observations += 1
@@ -256,11 +406,12 @@ class Matcher:
         return (slot, first_us // length * length if length else 0)
 
     def _tally(self, slot: int, observation: Observation, example: Any) -> None:
+        """Count a match of ``slot`` (:meth:`_resolve` inlines this for direct hits)."""
         length = self.window_us  # self._key, inlined: this runs per match
         key = (slot, observation.first_us // length * length if length else 0)
         tally = self._tallies.get(key)
         if tally is None:
-            refs = [observation.ref] if observation.ref is not None else []
+            refs = {observation.ref: None} if observation.ref is not None else {}
             self._tallies[key] = _Tally(
                 observation.number, observation.first_us, observation.last_us, refs, _text(example)
             )
@@ -269,8 +420,8 @@ class Matcher:
         tally.first_us = min(tally.first_us, observation.first_us)
         tally.last_us = max(tally.last_us, observation.last_us)
         ref = observation.ref
-        if ref is not None and len(tally.refs) < self.max_refs and ref not in tally.refs:
-            tally.refs.append(ref)
+        if ref is not None and len(tally.refs) < self.max_refs:
+            tally.refs.setdefault(ref)
 
     def _candidate(self, slot: int, observation: Observation, mask: int, example: Any) -> None:
         buffer = self._buffers.setdefault(slot, [])
@@ -309,20 +460,23 @@ class Matcher:
         used: dict[int, int] = {}
         for binding in result.bindings:
             chosen = [candidates[i] for i in binding]
-            refs = list(dict.fromkeys(c.ref for c in chosen if c.ref is not None))
+            refs = dict.fromkeys(c.ref for c in chosen if c.ref is not None)
             example = next((c.example for c in chosen if c.example), "")
             first = min(c.first_us for c in chosen)
             last = max(c.last_us for c in chosen)
             key = self._key(slot, first)
             tally = self._tallies.get(key)
             if tally is None:
-                self._tallies[key] = _Tally(1, first, last, refs[: self.max_refs], example)
+                kept = dict.fromkeys(list(refs)[: self.max_refs])
+                self._tallies[key] = _Tally(1, first, last, kept, example)
             else:
                 tally.count += 1
                 tally.first_us = min(tally.first_us, first)
                 tally.last_us = max(tally.last_us, last)
-                room = self.max_refs - len(tally.refs)
-                tally.refs.extend(r for r in refs[:room] if r not in tally.refs)
+                for ref in refs:
+                    if len(tally.refs) >= self.max_refs:
+                        break
+                    tally.refs.setdefault(ref)
             for i in binding:
                 used[i] = used.get(i, 0) + 1
         self._buffers[slot] = [

@@ -25,6 +25,7 @@ import socket
 from collections.abc import Callable
 
 __all__ = [
+    "CANONICAL_HASH_NAMES",
     "HEX_HASHES",
     "Normaliser",
     "canonical_hash_name",
@@ -52,6 +53,8 @@ _HASH_NAMES = {
     "SSDEEP": "SSDEEP",
     "TLSH": "TLSH",
 }
+#: The STIX names of hash algorithms: what :func:`canonical_hash_name` maps each to itself.
+CANONICAL_HASH_NAMES = frozenset(_HASH_NAMES.values())
 #: Algorithms whose values are hexadecimal, so case does not matter.
 HEX_HASHES = frozenset(set(_HASH_NAMES.values()) - {"SSDEEP"})
 

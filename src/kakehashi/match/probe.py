@@ -23,6 +23,7 @@ import bisect
 import re
 import socket
 import unicodedata
+from array import array
 from collections.abc import Callable, Hashable, Iterator, Mapping
 from typing import Any, TypeVar
 
@@ -36,6 +37,7 @@ from kakehashi.match.parse import compile_regex
 __all__ = [
     "AddressIndex",
     "AddressRanges",
+    "CTable",
     "Check",
     "Probe",
     "Target",
@@ -111,6 +113,8 @@ def required_literal(regex: str) -> str | None:
 
 
 Ranges = tuple[list[int], list[int], list[Targets]]
+#: An IPv4 :class:`AddressIndex` as the compiled loop reads it (see :meth:`c_table`).
+CTable = tuple[bytes | None, list[Targets] | None, bytes, bytes, list[Targets]]
 
 
 def _segments(networks: list[tuple[int, int, Target]]) -> Ranges:
@@ -173,6 +177,38 @@ class AddressIndex:
                 by_bucket.setdefault(network[0] >> self.shift, []).append(network)
         self.wide = _segments(wide) if wide else None
         self.buckets = {bucket: _segments(items) for bucket, items in by_bucket.items()}
+        self._c_table: CTable | None = None
+
+    def c_table(self) -> CTable:
+        """This IPv4 index in the shape :mod:`kakehashi.match._scan` reads (built once):
+        ``(wide pairs, wide targets, pairs, offsets, targets)``. Every bucket's ranges sit
+        in one array of (start, end) pairs, in bucket order, and ``offsets`` (65,537
+        numbers) says where each bucket's run starts: the C loop reads two or three cache
+        lines per address where the buckets' own lists scatter over the heap."""
+        if self.bits != 32:
+            raise ValueError("only IPv4 indexes have a C table")
+        if self._c_table is None:
+            pairs = array("I")
+            targets: list[Targets] = []
+            offsets = array("I", [0])
+            for bucket in range(1 << 16):
+                ranges = self.buckets.get(bucket)
+                if ranges is not None:
+                    starts, ends, found = ranges
+                    for start, end in zip(starts, ends, strict=True):
+                        pairs.append(start)
+                        pairs.append(end)
+                    targets.extend(found)
+                offsets.append(len(targets))
+            wide_pairs = wide_targets = None
+            if self.wide is not None:
+                wide = array("I")
+                for start, end in zip(self.wide[0], self.wide[1], strict=True):
+                    wide.append(start)
+                    wide.append(end)
+                wide_pairs, wide_targets = wide.tobytes(), list(self.wide[2])
+            self._c_table = (wide_pairs, wide_targets, pairs.tobytes(), offsets.tobytes(), targets)
+        return self._c_table
 
     def lookup(self, number: int) -> Iterator[Target]:
         """The targets of every network containing the address ``number``."""
