@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -145,13 +146,33 @@ class SqliteStore(SqlStore):
         with _translated():
             self.path.parent.mkdir(parents=True, exist_ok=True)
             writer = self._connect()
-            mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
-            if mode != "wal":
-                raise StoreUnavailable(f"SQLite: cannot use WAL on {self.path} (got {mode})")
+            self._use_wal(writer)
             self._writer = writer
             self._migrate(writer)
             # Keep the planner's statistics current (cheap; analyses only what needs it).
             writer.execute("PRAGMA optimize")
+
+    def _use_wal(self, writer: sqlite3.Connection) -> None:
+        """Switch the database to WAL. SQLite answers "database is locked" at once, without
+        waiting on the busy timeout, when another process is switching a new database at
+        the same moment (two hubs started together): that is retried, for as long as the
+        busy timeout, rather than failing the start."""
+        deadline = time.monotonic() + _BUSY_TIMEOUT_S
+        pause = 0.005
+        while True:
+            try:
+                mode = writer.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+            except sqlite3.OperationalError as error:
+                busy = error.sqlite_errorcode in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
+                if not busy or time.monotonic() > deadline:
+                    raise
+            else:
+                if mode == "wal":
+                    return
+                if time.monotonic() > deadline:
+                    raise StoreUnavailable(f"SQLite: cannot use WAL on {self.path} (got {mode})")
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         conn.execute("BEGIN IMMEDIATE")
