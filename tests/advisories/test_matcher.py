@@ -196,6 +196,35 @@ def test_identifier_helpers() -> None:
     assert normalise_name("Société Générale") == "société générale"
     assert normalise_name("日立製作所") == "日立製作所"  # not empty: other scripts are words too
     assert normalise_name("Café Networks") != normalise_name("Caf Networks")
+
+
+@pytest.mark.parametrize(
+    ("written", "normal"),
+    [
+        # Japanese company forms, before or after the name, in full or abbreviated
+        ("株式会社日立製作所", "日立製作所"),
+        ("日立製作所株式会社", "日立製作所"),
+        ("㈱日立製作所", "日立製作所"),
+        ("\uff08株\uff09日立製作所", "日立製作所"),  # full-width parentheses
+        ("有限会社サンプル", "サンプル"),
+        ("合同会社 サンプル", "サンプル"),
+        ("Toshiba Kabushiki Kaisha", "toshiba"),
+        ("Kabushiki Kaisha Toshiba", "toshiba"),
+        ("\uff2e\uff25\uff23", "nec"),  # full-width letters
+        # Indian company forms
+        ("Tata Consultancy Services Pvt. Ltd.", "tata consultancy services"),
+        ("Tata Consultancy Services Private Limited", "tata consultancy services"),
+        ("Acme LLP", "acme"),
+        # a name that is only a form stays itself rather than becoming empty
+        ("株式会社", "株式会社"),
+        ("Kabushiki Kaisha", "kabushiki"),
+    ],
+)
+def test_company_forms_of_the_agreement_parties_are_dropped(written: str, normal: str) -> None:
+    assert normalise_name(written) == normal
+
+
+def test_identifier_parsers() -> None:
     purl = parse_purl("pkg:npm/%40scope/name@1.0.0?x=y#sub")
     assert purl is not None
     assert (purl.type, purl.namespace, purl.name, purl.version) == (

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -64,7 +65,12 @@ __all__ = [
 _SUFFIXES = {
     "inc", "incorporated", "ltd", "limited", "co", "corp", "corporation", "company",
     "gmbh", "ag", "sa", "llc", "plc", "kk", "bv", "nv", "ab", "oy", "srl", "spa",
+    "pvt", "llp", "kabushiki", "kaisha",  # India's "Pvt. Ltd.", Japan's "Kabushiki Kaisha"
 }  # fmt: skip
+# Japanese company forms, written before or after the name with no space to split on:
+# 株式会社 (kabushiki kaisha), 有限会社 (yugen kaisha), 合同会社 (godo kaisha), and the
+# abbreviations (株) and ㈱ (NFKC folds the full-width parentheses and ㈱ into "(株)").
+_JAPANESE_FORMS = ("株式会社", "有限会社", "合同会社", "(株)", "(有)", "(同)")
 # Letters and digits of any script: vendor names are not all ASCII ("Société Générale",
 # "日立製作所"), and dropping what is not would make different names equal or empty.
 _WORDS = re.compile(r"[^\W_]+")
@@ -73,10 +79,21 @@ _INITIALS = re.compile(r"(?<![^\W_])[^\W\d_](?:\.[^\W\d_])+\.?(?![^\W_])")
 
 
 def normalise_name(name: str) -> str:
-    """Case folded, words only, company suffixes dropped: ``"Acme Networks, Inc."`` ->
-    ``"acme networks"``, ``"Acme S.A."`` -> ``"acme"``."""
-    folded = _INITIALS.sub(lambda m: m.group(0).replace(".", ""), name.casefold())
+    """Case folded, words only, company forms dropped: ``"Acme Networks, Inc."`` ->
+    ``"acme networks"``, ``"Acme S.A."`` -> ``"acme"``, ``"Acme Pvt. Ltd."`` -> ``"acme"``,
+    ``"株式会社日立製作所"`` -> ``"日立製作所"``."""
+    folded = unicodedata.normalize("NFKC", name).casefold().strip()
+    for form in _JAPANESE_FORMS:
+        if folded.startswith(form) and folded != form:
+            folded = folded[len(form) :].lstrip()
+        if folded.endswith(form) and folded != form:
+            folded = folded[: -len(form)].rstrip()
+    folded = _INITIALS.sub(lambda m: m.group(0).replace(".", ""), folded)
     words = _WORDS.findall(folded)
+    if words[:2] == ["kabushiki", "kaisha"] and len(words) > 2:
+        del words[:2]  # "Kabushiki Kaisha Toshiba": the form written first
+    if words[-2:] == ["private", "limited"] and len(words) > 2:
+        del words[-2:]  # India's "Private Limited", as "Pvt. Ltd." is
     while len(words) > 1 and words[-1] in _SUFFIXES:
         words.pop()
     return " ".join(words)
@@ -382,8 +399,8 @@ def _rule(
                 if _specific(c.version)
             )
         return MatchRule.CPE, version, None, ranges
-    names = (normalise_name(asset.vendor), normalise_name(asset.product))
-    wanted = (normalise_name(product.vendor), normalise_name(product.product))
+    names = (_normalised(asset.vendor), _normalised(asset.product))
+    wanted = (_normalised(product.vendor), _normalised(product.product))
     if all(names) and names == wanted:
         return MatchRule.NAME, asset.version, None, product.ranges
     return None
