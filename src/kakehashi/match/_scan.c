@@ -7,10 +7,11 @@
  * same pass with the same dictionaries, the same order of hits and the same callbacks as
  * Matcher._feed_python; it adds no rule of its own. Everything rare or unusual is left to
  * Python: an observation that is not a tuple of plain dicts is handed to `fallback`
- * whole, normalisation rules, checks, nested-property probes, IPv6 networks and the
- * resolution of hits are Python callables. The one thing computed here is the IPv4
- * network lookup: the address text is read as inet_pton(AF_INET) reads it, then two
- * binary searches over the ranges AddressIndex.c_table() prepared.
+ * whole; normalisation that would change the text, checks, nested-property probes, IPv6
+ * networks and the resolution of hits are Python callables. Computed here: the lookups
+ * themselves (a Bloom filter asked before a large table), the IPv4 network lookup (the
+ * text read as inet_pton(AF_INET) reads it, then binary searches over the ranges
+ * AddressIndex.c_table() prepared), and the value of one hash (file:hashes.'SHA-256').
  *
  * Arguments are built by kakehashi.match.engine._c_plans; their shapes are checked as
  * they are used, so a wrong shape is a TypeError, never a crash.
