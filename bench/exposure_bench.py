@@ -142,7 +142,7 @@ def iter_assets(files: list[tuple[str, Path, int]]) -> Iterator[Asset]:
 
 def match_one_core(
     index: AdvisoryIndex, files: list[tuple[str, Path, int]], sample_every: int
-) -> tuple[list[Exposure], dict[str, float], int, list[Asset]]:
+) -> tuple[list[Exposure], dict[str, Any], int, list[Asset]]:
     """Stream and match on this core; the time spent reading the CSV and matching apart."""
     found: list[Exposure] = []
     sample: list[Asset] = []
@@ -387,7 +387,7 @@ def _univers_checks(entry: _Entry) -> list[tuple[Any, Status, bool]]:
                 parts.append(f"{'<=' if rng.upper_inclusive else '<'}{rng.upper}")
         text = f"vers:{scheme}/{'|'.join(parts) if parts else '*'}"
         try:
-            built: Any = RANGE_CLASS_BY_SCHEMES[scheme].from_string(text)
+            built: Any = RANGE_CLASS_BY_SCHEMES[scheme].from_string(text)  # type: ignore[no-untyped-call]
         except Exception as exc:
             built = exc
         checks.append((built, status_range.status, rng.is_exact))

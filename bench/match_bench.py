@@ -289,6 +289,7 @@ def _hits_for(chosen: list[int], count: int) -> list[Observation]:
         n = chosen[i % len(chosen)]
         text = pattern(n)
         value = text.split("'")[-2].split("/")[0]
+        obj: dict[str, Any]
         if text.startswith("[ipv4"):
             obj = {"type": "ipv4-addr", "id": "ipv4-addr--h", "value": value}
         elif text.startswith("[domain"):
