@@ -81,6 +81,19 @@ def _translated() -> Iterator[None]:
         raise StoreError(f"PostgreSQL: {type(exc).__name__}: {exc.diag.message_primary}") from exc
 
 
+def _configure_session(conn: psycopg.Connection[Any]) -> None:
+    """Session settings of every pooled connection.
+
+    ``jit = off``: a page query is a walk of the primary key under a LIMIT, estimated at
+    the cost of the whole collection, so above ``jit_above_cost`` PostgreSQL compiled it
+    with LLVM first: 360 ms of JIT for a query that ran in 1 ms (the first page at 100,000
+    objects, measured with EXPLAIN ANALYZE). Nothing this store sends runs long enough for
+    JIT to pay back.
+    """
+    conn.execute("SET jit = off")
+    conn.commit()
+
+
 class PostgresStore(SqlStore):
     """A store in a PostgreSQL database.
 
@@ -107,7 +120,12 @@ class PostgresStore(SqlStore):
     def open(self) -> None:
         with _translated():
             pool: ConnectionPool[psycopg.Connection[Any]] = ConnectionPool(
-                self._dsn, min_size=1, max_size=self._pool_size, open=False, timeout=30.0
+                self._dsn,
+                min_size=1,
+                max_size=self._pool_size,
+                open=False,
+                timeout=30.0,
+                configure=_configure_session,
             )
             pool.open(wait=True, timeout=30.0)
             self._pool = pool
