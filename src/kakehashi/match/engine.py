@@ -25,18 +25,17 @@ not complete a match, the older half is dropped and the indicator is reported as
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from functools import partial
 from types import ModuleType
 from typing import Any
 
 from kakehashi.match.anchors import exact_key
-from kakehashi.match.compile import Index, TypePlan
+from kakehashi.match.compile import Index
+from kakehashi.match.cplans import c_plans
 from kakehashi.match.evaluate import ObservationView
-from kakehashi.match.normalise import CANONICAL_HASH_NAMES, Normaliser, domain_value, hex_value
 from kakehashi.match.observation import SCO, Observation
-from kakehashi.match.probe import AddressRanges, Probe, Target, addresses_containing
+from kakehashi.match.probe import MEMO_SIZE, Probe, Target, addresses_containing
 from kakehashi.match.temporal import Candidate, find_bindings
 from kakehashi.match.windows import Window
 
@@ -52,95 +51,6 @@ __all__ = ["COMPILED", "IndicatorMatch", "Matcher"]
 COMPILED = _scan is not None
 
 _UNSEEN = object()
-#: Addresses whose CIDR answer is remembered per probe before the memo starts over.
-_MEMO_SIZE = 1 << 16
-#: Exact tables this large get a Bloom filter in front of them in the C loop: below it,
-#: the table stays in the CPU's caches and the filter would only add a step.
-_BLOOM_FROM = 16_384
-
-
-def _remembered_containing(ranges: AddressRanges, value: str) -> tuple[Target, ...]:
-    """The networks holding an address, through the probe's memo (addresses repeat a lot
-    in real traffic): what the Python loop inlines, for the C loop's IPv6 addresses."""
-    memo = ranges[2]
-    inside: tuple[Target, ...] | None = memo.get(value)
-    if inside is None:
-        inside = addresses_containing(ranges, value)
-        if len(memo) >= _MEMO_SIZE:
-            memo.clear()
-        memo[value] = inside
-    return inside
-
-
-def _bloom(exact: dict[Any, Any]) -> bytes | None:
-    if _scan is None or len(exact) < _BLOOM_FROM:
-        return None
-    size = 1 << (2 * len(exact) - 1).bit_length()  # bytes: about 16 bits a key
-    filter_bytes: bytes = _scan.bloom(exact, size)
-    return filter_bytes
-
-
-def _rule_kind(rule: Normaliser | None) -> int:
-    """What _scan.c may do without calling ``rule`` (its RULE_* kinds): it knows that these
-    rules leave ASCII text without capitals (and, for domains, a trailing dot) alone."""
-    return 1 if rule is hex_value else 2 if rule is domain_value else 0
-
-
-def _c_slow_entry(probe: Probe) -> tuple[Any, ...]:
-    """A slow probe for _scan.c: a hash probe (``file:hashes.'SHA-256'``) it runs itself,
-    or ``(probe,)`` for :meth:`Matcher._slow`."""
-    walk = probe.walk
-    if walk is None or len(walk) != 2 or walk[0] != "hashes" or probe.address_ranges is not None:
-        return (probe,)
-    return (
-        walk[0],
-        walk[1],
-        probe.rule,
-        _rule_kind(probe.rule),
-        probe.exact,
-        _bloom(probe.exact),
-        probe.checks,
-        CANONICAL_HASH_NAMES,
-        (probe,),
-    )
-
-
-def _c_plans(plans: dict[str, TypePlan]) -> dict[str, Any]:
-    """The plans in the plain tuples :func:`kakehashi.match._scan.feed` reads."""
-    found: dict[str, Any] = {}
-    for object_type, plan in plans.items():
-        fast = []
-        for key, rule, slash_rule, exact, ranges, checks in plan.fast:
-            ipv4_table = ipv6_lookup = None
-            if ranges is not None:
-                if ranges[0] is not None:
-                    ipv4_table = ranges[0].c_table()
-                if ranges[1] is not None:
-                    ipv6_lookup = partial(_remembered_containing, ranges)
-            # A network check acts on network text ("10.1.0.0/16") alone: C skips the
-            # call for plain addresses, the bulk of the traffic.
-            network = tuple(c for c in checks if getattr(c, "__func__", None) is _NETWORK_CHECK)
-            others = tuple(c for c in checks if c not in network)
-            fast.append(
-                (
-                    key,
-                    rule,
-                    slash_rule,
-                    exact,
-                    ipv4_table,
-                    ipv6_lookup,
-                    others,
-                    network,
-                    _bloom(exact),
-                    _rule_kind(rule),
-                )
-            )
-        slow = tuple(_c_slow_entry(probe) for probe in plan.slow)
-        found[object_type] = (tuple(fast), slow, plan.scan)
-    return found
-
-
-_NETWORK_CHECK: Callable[..., None] = Probe._cidr_network
 
 
 @dataclass(frozen=True, slots=True)
@@ -240,7 +150,7 @@ class Matcher:
         self._c_plans: dict[str, Any] | None = None
         if _scan is not None and compiled is not False:
             if index.c_plans is None:
-                index.c_plans = _c_plans(self._plans)
+                index.c_plans = c_plans(self._plans, _scan)
             self._c_plans = dict(index.c_plans)  # a matcher's own: tests swap entries
 
     # -- feeding ---------------------------------------------------------------------------
@@ -298,7 +208,7 @@ class Matcher:
                             inside = memo.get(value, unseen)
                             if inside is unseen:
                                 inside = addresses_containing(ranges, value)
-                                if len(memo) >= _MEMO_SIZE:
+                                if len(memo) >= MEMO_SIZE:
                                     memo.clear()
                                 memo[value] = inside
                             for target in inside:

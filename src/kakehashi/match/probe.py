@@ -35,6 +35,7 @@ from kakehashi.match.observation import SCO
 from kakehashi.match.parse import compile_regex
 
 __all__ = [
+    "MEMO_SIZE",
     "AddressIndex",
     "AddressRanges",
     "CTable",
@@ -52,6 +53,8 @@ Targets = int | tuple[int, ...]
 Check = Callable[[Any, dict[Target, Any]], None]
 _K = TypeVar("_K", bound=Hashable)
 _AF = {32: socket.AF_INET, 128: socket.AF_INET6}
+#: Addresses whose CIDR answer is remembered per probe before the memo starts over.
+MEMO_SIZE = 1 << 16
 
 
 def _add(table: dict[_K, Targets], key: _K, target: Target) -> None:
