@@ -13,7 +13,7 @@
  * text read as inet_pton(AF_INET) reads it, then binary searches over the ranges
  * AddressIndex.c_table() prepared), and the value of one hash (file:hashes.'SHA-256').
  *
- * Arguments are built by kakehashi.match.engine._c_plans; their shapes are checked as
+ * Arguments are built by kakehashi.match.cplans.c_plans; their shapes are checked as
  * they are used, so a wrong shape is a TypeError, never a crash.
  */
 #define PY_SSIZE_T_CLEAN
@@ -255,7 +255,7 @@ exact_get(PyObject *exact, PyObject *key, PyObject *bloom)
 }
 
 /* Rules the loop applies itself when they would not change the text: the rest, and any
- * text they would change, go to the Python rule. Kinds (engine._RULE_KINDS): */
+ * text they would change, go to the Python rule. Kinds (cplans.rule_kind): */
 enum { RULE_PYTHON = 0, RULE_LOWER = 1, RULE_DOMAIN = 2 };
 
 /* normalise(value) as a new reference: the value itself when `kind` says the rule leaves
