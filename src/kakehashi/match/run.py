@@ -8,7 +8,7 @@ one) or Ctrl-C ends the run, and the result holds everything matched up to there
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -143,24 +143,31 @@ def _feed(
     source: InputFile,
     progress: Callable[[int], None] | None,
 ) -> Problem | None:
-    feed = matcher.feed
+    """Match what one input yields; account for its problems. The matcher gets one stream
+    (one call into its loop for the whole input, not one per observation: that call cost
+    more than matching an observation); problems are noted as the stream passes them."""
+    stopped: list[Problem] = []
     reported = 0
-    count = 0
-    try:
-        for item in items:
+
+    def observations() -> Iterator[Observation]:
+        nonlocal reported
+        for count, item in enumerate(items, 1):
             if type(item) is Observation:
-                feed(item)
                 result.observations += 1
+                yield item
             else:
                 assert isinstance(item, Problem)
                 _note(result, item)
                 if item.fatal:
-                    return item
-            count += 1
+                    stopped.append(item)
+                    return
             if progress is not None and count % _PROGRESS_EVERY == 0:
                 position = source.position()
                 progress(position - reported)
                 reported = position
+
+    try:
+        matcher.feed_all(observations())
     except MatchInputError as exc:
         problem = Problem(result.name, exc.line, exc.reason, fatal=True)
         _note(result, problem)
@@ -169,4 +176,4 @@ def _feed(
         if progress is not None:
             position = source.position() if source.size is not None else reported
             progress(max(0, (source.size or position) - reported))
-    return None
+    return stopped[0] if stopped else None
