@@ -369,3 +369,10 @@ def test_the_summary_of_a_windowed_run_without_sightings() -> None:
     run = match_inputs(matcher, [], now_us=NOW)
     summary = render_summary(matcher.index, run)
     assert summary.endswith("Sightings: 0 (1d windows, aligned to the Unix epoch)")
+
+
+def test_the_summary_says_when_the_python_loop_matched(engine_loop: str) -> None:
+    matcher = Matcher(index_of("[ipv4-addr:value = '198.51.100.7']"))
+    assert matcher.compiled is (engine_loop == "compiled")
+    summary = render_summary(matcher.index, match_inputs(matcher, [], now_us=NOW))
+    assert ("matched by the Python loop" in summary) is (engine_loop == "python")

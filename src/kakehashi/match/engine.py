@@ -153,6 +153,11 @@ class Matcher:
                 index.c_plans = c_plans(self._plans, _scan)
             self._c_plans = dict(index.c_plans)  # a matcher's own: tests swap entries
 
+    @property
+    def compiled(self) -> bool:
+        """Whether this matcher runs the compiled loop (else the Python one)."""
+        return self._c_plans is not None
+
     # -- feeding ---------------------------------------------------------------------------
 
     def feed(self, observation: Observation) -> None:

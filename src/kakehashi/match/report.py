@@ -108,6 +108,11 @@ def render_summary(index: Index, run: RunResult, *, shown: int = SHOWN) -> str:
         f" {run.elapsed_s:.1f} s ({rate:,.0f}/s); {run.matched_observations:,} matched;"
         f" {bad:,} malformed or unusable"
     )
+    if not run.compiled:
+        lines.append(
+            "  matched by the Python loop: the compiled one was not built (no C compiler"
+            " when Kakehashi was installed), three to five times slower"
+        )
     for source in run.sources:
         lines.append(
             f"  {source.name}: {source.observations:,} observations, {source.problems:,} problems"

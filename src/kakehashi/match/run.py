@@ -49,6 +49,7 @@ class RunResult:
             short (too many candidates kept; search budget spent).
         elapsed_s: wall-clock time of the run.
         window_us: the matcher's window length, if any.
+        compiled: whether the compiled loop matched (``False``: the Python loop).
     """
 
     sources: list[SourceResult]
@@ -61,6 +62,7 @@ class RunResult:
     unfinished: list[str]
     elapsed_s: float
     window_us: int | None = None
+    compiled: bool = True
 
     @property
     def complete(self) -> bool:
@@ -127,6 +129,7 @@ def match_inputs(
         unfinished=sorted(ids[s] for s in matcher.unfinished),
         elapsed_s=time.perf_counter() - started,
         window_us=matcher.window_us,
+        compiled=matcher.compiled,
     )
 
 
