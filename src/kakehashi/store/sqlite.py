@@ -169,8 +169,7 @@ class SqliteStore(SqlStore):
             else:
                 if mode == "wal":
                     return
-                if time.monotonic() > deadline:
-                    raise StoreUnavailable(f"SQLite: cannot use WAL on {self.path} (got {mode})")
+                raise StoreUnavailable(f"SQLite: cannot use WAL on {self.path} (got {mode})")
             time.sleep(pause)
             pause = min(pause * 2, 0.1)
 
