@@ -217,18 +217,23 @@ bloom_may_hold(const uint64_t *words, int word_bits, uint64_t x)
 }
 
 /* log2 of a filter's number of words (its size in bytes: a power of two, at least 16),
- * or -1 for another size. */
+ * or -1 for another size. Asked on every lookup, so without a loop where the compiler
+ * offers a count of trailing zeros. */
 static int
 bloom_word_bits(Py_ssize_t size)
 {
-    int bits = 0;
     if (size < 16 || (size & (size - 1)) != 0) {
         return -1;
     }
+#if defined(__GNUC__) || defined(__clang__)
+    return __builtin_ctzll((unsigned long long)size) - 3; /* 8 bytes a word */
+#else
+    int bits = 0;
     for (Py_ssize_t words = size / 8; words > 1; words >>= 1) {
         bits++;
     }
     return bits;
+#endif
 }
 
 /* `exact.get(key)` as a new reference (NULL: absent, or an exception is set). */
