@@ -17,9 +17,9 @@ from typing import Any
 
 from kakehashi.match.compile import TypePlan
 from kakehashi.match.normalise import CANONICAL_HASH_NAMES, Normaliser, domain_value, hex_value
-from kakehashi.match.probe import MEMO_SIZE, AddressRanges, Probe, Target, addresses_containing
+from kakehashi.match.probe import Probe, remembered_containing
 
-__all__ = ["BLOOM_FROM", "c_plans", "remembered_containing"]
+__all__ = ["BLOOM_FROM", "c_plans"]
 
 #: Exact tables this large get a Bloom filter in front of them in the C loop: below it,
 #: the table stays in the CPU's caches and the filter would only add a step.
@@ -27,19 +27,6 @@ BLOOM_FROM = 16_384
 #: A network check acts on network text ("10.1.0.0/16") alone: the C loop calls it only
 #: for such text, sparing a call per plain address, the bulk of the traffic.
 _NETWORK_CHECK: Callable[..., None] = Probe._cidr_network
-
-
-def remembered_containing(ranges: AddressRanges, value: str) -> tuple[Target, ...]:
-    """The networks holding an address, through the probe's memo (addresses repeat a lot
-    in real traffic): what the Python loop inlines, for the C loop's IPv6 addresses."""
-    memo = ranges[2]
-    inside: tuple[Target, ...] | None = memo.get(value)
-    if inside is None:
-        inside = addresses_containing(ranges, value)
-        if len(memo) >= MEMO_SIZE:
-            memo.clear()
-        memo[value] = inside
-    return inside
 
 
 def bloom_filter(exact: dict[Any, Any], scan: ModuleType) -> bytes | None:

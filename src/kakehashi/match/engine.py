@@ -35,7 +35,7 @@ from kakehashi.match.compile import Index
 from kakehashi.match.cplans import c_plans
 from kakehashi.match.evaluate import ObservationView
 from kakehashi.match.observation import SCO, Observation
-from kakehashi.match.probe import MEMO_SIZE, Probe, Target, addresses_containing
+from kakehashi.match.probe import Probe, Target, remembered_containing
 from kakehashi.match.temporal import Candidate, find_bindings
 from kakehashi.match.windows import Window
 
@@ -49,8 +49,6 @@ __all__ = ["COMPILED", "IndicatorMatch", "Matcher"]
 
 #: Whether the compiled loop is available (and so used by default).
 COMPILED = _scan is not None
-
-_UNSEEN = object()
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +149,7 @@ class Matcher:
         if _scan is not None and compiled is not False:
             if index.c_plans is None:
                 index.c_plans = c_plans(self._plans, _scan)
-            self._c_plans = dict(index.c_plans)  # a matcher's own: tests swap entries
+            self._c_plans = index.c_plans
 
     @property
     def compiled(self) -> bool:
@@ -184,7 +182,6 @@ class Matcher:
         plans = self._plans
         hits = self._hits  # reused: cleared after each observation that fired something
         setdefault = hits.setdefault
-        unseen = _UNSEEN
         count = 0
         for observation in observations:
             count += 1
@@ -207,16 +204,8 @@ class Matcher:
                         else:
                             found = exact.get(value)
                         if ranges is not None and "/" not in value:
-                            # An address against the CIDR anchors: one bisect, inlined,
-                            # and remembered (addresses repeat a lot in real traffic).
-                            memo = ranges[2]
-                            inside = memo.get(value, unseen)
-                            if inside is unseen:
-                                inside = addresses_containing(ranges, value)
-                                if len(memo) >= MEMO_SIZE:
-                                    memo.clear()
-                                memo[value] = inside
-                            for target in inside:
+                            # An address against the CIDR anchors.
+                            for target in remembered_containing(ranges, value):
                                 setdefault(target, value)
                     else:
                         hashable = exact_key(value)
@@ -263,34 +252,22 @@ class Matcher:
                     check(value, hits)
 
     def _resolve(self, hits: dict[Target, Any], observation: Observation) -> None:
-        """Decide what an observation's hits mean. Runs for every observation that fired
-        anything (a tenth of them in the benchmark's mix), so the usual case, an indicator
-        that its anchor decides, is :meth:`_tally` inlined."""
+        """Decide what an observation's hits mean (runs for every observation that fired
+        anything: its parts are unpacked once, not per hit)."""
         index = self.index
         alive = index.alive
-        tallies = self._tallies
         _, first, last, number, ref = observation
         length = self.window_us
         start = first // length * length if length else 0
+        refs = (ref,) if ref is not None else ()
         view: ObservationView | None = None
         masks: dict[int, tuple[int, Any]] | None = None
         tallied = False
         for target, example in hits.items():
             if target >= 0:
                 if alive[target]:
+                    self._count((target, start), number, first, last, refs, example)
                     tallied = True
-                    tally = tallies.get((target, start))
-                    if tally is None:
-                        refs = {ref: None} if ref is not None else {}
-                        tallies[(target, start)] = _Tally(number, first, last, refs, _text(example))
-                        continue
-                    tally.count += number
-                    if first < tally.first_us:
-                        tally.first_us = first
-                    if last > tally.last_us:
-                        tally.last_us = last
-                    if ref is not None and len(tally.refs) < self.max_refs:
-                        tally.refs.setdefault(ref)
                 continue
             leaf = index.leaves[~target]
             if leaf.roots is not None:
@@ -302,7 +279,7 @@ class Matcher:
                 if not alive[slot]:
                     continue
                 if mask == 0:
-                    self._tally(slot, observation, example)
+                    self._count((slot, start), number, first, last, refs, example)
                     tallied = True
                 else:
                     if masks is None:
@@ -320,22 +297,29 @@ class Matcher:
         length = self.window_us
         return (slot, first_us // length * length if length else 0)
 
-    def _tally(self, slot: int, observation: Observation, example: Any) -> None:
-        """Count a match of ``slot`` (:meth:`_resolve` inlines this for direct hits)."""
-        length = self.window_us  # self._key, inlined: this runs per match
-        key = (slot, observation.first_us // length * length if length else 0)
+    def _count(
+        self,
+        key: tuple[int, int],
+        number: int,
+        first_us: int,
+        last_us: int,
+        refs: Iterable[str],
+        example: Any,
+    ) -> None:
+        """Add ``number`` matches seen from ``first_us`` to ``last_us`` to the tally of
+        ``key`` (an indicator's slot and its window's start), keeping up to ``max_refs``
+        observed-data ids."""
         tally = self._tallies.get(key)
         if tally is None:
-            refs = {observation.ref: None} if observation.ref is not None else {}
-            self._tallies[key] = _Tally(
-                observation.number, observation.first_us, observation.last_us, refs, _text(example)
-            )
-            return
-        tally.count += observation.number
-        tally.first_us = min(tally.first_us, observation.first_us)
-        tally.last_us = max(tally.last_us, observation.last_us)
-        ref = observation.ref
-        if ref is not None and len(tally.refs) < self.max_refs:
+            tally = self._tallies[key] = _Tally(0, first_us, last_us, {}, _text(example))
+        tally.count += number
+        if first_us < tally.first_us:
+            tally.first_us = first_us
+        if last_us > tally.last_us:
+            tally.last_us = last_us
+        for ref in refs:
+            if len(tally.refs) >= self.max_refs:
+                break
             tally.refs.setdefault(ref)
 
     def _candidate(self, slot: int, observation: Observation, mask: int, example: Any) -> None:
@@ -379,19 +363,7 @@ class Matcher:
             example = next((c.example for c in chosen if c.example), "")
             first = min(c.first_us for c in chosen)
             last = max(c.last_us for c in chosen)
-            key = self._key(slot, first)
-            tally = self._tallies.get(key)
-            if tally is None:
-                kept = dict.fromkeys(list(refs)[: self.max_refs])
-                self._tallies[key] = _Tally(1, first, last, kept, example)
-            else:
-                tally.count += 1
-                tally.first_us = min(tally.first_us, first)
-                tally.last_us = max(tally.last_us, last)
-                for ref in refs:
-                    if len(tally.refs) >= self.max_refs:
-                        break
-                    tally.refs.setdefault(ref)
+            self._count(self._key(slot, first), 1, first, last, refs, example)
             for i in binding:
                 used[i] = used.get(i, 0) + 1
         self._buffers[slot] = [

@@ -44,6 +44,7 @@ __all__ = [
     "Target",
     "Targets",
     "addresses_containing",
+    "remembered_containing",
     "required_literal",
 ]
 
@@ -151,6 +152,15 @@ def _segments(networks: list[tuple[int, int, Target]]) -> Ranges:
     return starts, ends, targets
 
 
+def _pairs(ranges: Ranges) -> array[int]:
+    """Starts and ends interleaved (start, end, start, end, …), as native 32-bit numbers."""
+    pairs = array("I")
+    for start, end in zip(ranges[0], ranges[1], strict=True):
+        pairs.append(start)
+        pairs.append(end)
+    return pairs
+
+
 def _find(ranges: Ranges, number: int) -> Targets | None:
     starts, ends, targets = ranges
     i = bisect.bisect_right(starts, number) - 1
@@ -197,20 +207,17 @@ class AddressIndex:
             for bucket in range(1 << 16):
                 ranges = self.buckets.get(bucket)
                 if ranges is not None:
-                    starts, ends, found = ranges
-                    for start, end in zip(starts, ends, strict=True):
-                        pairs.append(start)
-                        pairs.append(end)
-                    targets.extend(found)
+                    pairs.extend(_pairs(ranges))
+                    targets.extend(ranges[2])
                 offsets.append(len(targets))
-            wide_pairs = wide_targets = None
-            if self.wide is not None:
-                wide = array("I")
-                for start, end in zip(self.wide[0], self.wide[1], strict=True):
-                    wide.append(start)
-                    wide.append(end)
-                wide_pairs, wide_targets = wide.tobytes(), list(self.wide[2])
-            self._c_table = (wide_pairs, wide_targets, pairs.tobytes(), offsets.tobytes(), targets)
+            wide = self.wide
+            self._c_table = (
+                None if wide is None else _pairs(wide).tobytes(),
+                None if wide is None else list(wide[2]),
+                pairs.tobytes(),
+                offsets.tobytes(),
+                targets,
+            )
         return self._c_table
 
     def lookup(self, number: int) -> Iterator[Target]:
@@ -229,6 +236,19 @@ class AddressIndex:
 
 #: IPv4 index, IPv6 index, and a memo of answers per address text.
 AddressRanges = tuple[AddressIndex | None, AddressIndex | None, dict[str, Any]]
+
+
+def remembered_containing(ranges: AddressRanges, value: str) -> tuple[Target, ...]:
+    """:func:`addresses_containing` through the probe's memo (addresses repeat a lot in
+    real traffic; the memo starts over at :data:`MEMO_SIZE` addresses)."""
+    memo = ranges[2]
+    inside: tuple[Target, ...] | None = memo.get(value)
+    if inside is None:
+        inside = addresses_containing(ranges, value)
+        if len(memo) >= MEMO_SIZE:
+            memo.clear()
+        memo[value] = inside
+    return inside
 
 
 def addresses_containing(ranges: AddressRanges, value: str) -> tuple[Target, ...]:
