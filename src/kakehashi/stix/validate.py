@@ -42,25 +42,20 @@ from collections.abc import Mapping
 from typing import Any
 
 from kakehashi.errors import StixValidationError
-from kakehashi.stix.markings import Tlp, is_hub_definition, read_markings
-from kakehashi.stix.model import ObjectVersion
-from kakehashi.stix.rules import (
+from kakehashi.stix.checks import (
     ACCEPT,
-    ANY_REF,
-    ANY_REFS,
-    CUSTOM_DOMAIN,
-    CUSTOM_OBSERVABLE,
     CUSTOM_PROPERTY_RE,
-    RULES,
     TYPE_RE,
     UUID_ANY_CASE_RE,
     UUID_RE,
     Check,
-    Kind,
     describe,
     shorten,
     timestamp_check,
 )
+from kakehashi.stix.markings import Tlp, is_hub_definition, read_markings
+from kakehashi.stix.model import ObjectVersion
+from kakehashi.stix.rules import ANY_REF, ANY_REFS, CUSTOM_DOMAIN, CUSTOM_OBSERVABLE, RULES, Kind
 from kakehashi.stix.timestamps import parse_timestamp_us
 
 __all__ = ["validate_object"]
