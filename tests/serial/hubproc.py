@@ -459,6 +459,59 @@ def write_until_refused(
                     return
 
 
+def kill_while_writing(
+    hub: HubProcess, ledger: CrashLedger, *, writers: int, size: int, acks: int, in_flight: int
+) -> set[int]:
+    """Run ``writers`` threads of :func:`write_until_refused` against ``hub``; SIGKILL it
+    once it has acknowledged ``acks`` envelopes while at least ``in_flight`` others are
+    under way (with the ledger locked, so no answer is recorded meanwhile); join them.
+    Returns the envelopes in flight at the kill."""
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=write_until_refused, args=(hub.base_url, w, ledger, stop, size))
+        for w in range(writers)
+    ]
+    for thread in threads:
+        thread.start()
+    deadline = time.monotonic() + 60
+    while True:
+        with ledger.lock:
+            if len(ledger.acked) >= acks and len(ledger.in_flight) >= in_flight:
+                hub.kill()
+                at_kill = set(ledger.in_flight)
+                break
+            assert not ledger.unexpected, ledger.unexpected
+        assert time.monotonic() < deadline, "the writers made no progress"
+        time.sleep(0.001)
+    stop.set()
+    for thread in threads:
+        thread.join(timeout=30)
+        assert not thread.is_alive()
+    assert not ledger.unexpected, ledger.unexpected
+    return at_kill
+
+
+def check_survivors(
+    seen: Counter[tuple[str, str]], ledger: CrashLedger, size: int
+) -> tuple[Counter[str], set[int]]:
+    """After a crash and a full read (``seen``): nothing twice, every acknowledged success
+    there with the version its status named, and every envelope of ``size`` there whole
+    or not at all. Returns the count per object id and the envelopes stored."""
+    assert {key: n for key, n in seen.items() if n != 1} == {}
+    present = Counter(object_id for object_id, _ in seen)
+    for number, status in ledger.acked.items():
+        assert (status["status"], status["success_count"]) == ("complete", size)
+        for success in status["successes"]:
+            assert (success["id"], success["version"]) in seen, number
+    for number, ids in ledger.sent.items():
+        stored = sum(present[i] for i in ids)
+        assert stored in (0, size), (number, stored, ledger.lost.get(number))
+    stored_envelopes = {n for n, ids in ledger.sent.items() if present[ids[0]]}
+    assert set(ledger.acked) <= stored_envelopes
+    assert sum(present.values()) == size * len(stored_envelopes)
+    return present, stored_envelopes
+
+
 def follow_until(
     done: threading.Event,
     bases: Sequence[str],
